@@ -109,3 +109,12 @@ export type ExportError =
   | ExportFileUnreadable
   | ExportLineInvalid
   | ExportFileMismatch
+
+/** A JSON line that is not a change event envelope in the `dynamodb` format. */
+export class EnvelopeInvalid extends Data.TaggedError("EnvelopeInvalid")<{
+  readonly reason: string
+}> {
+  override get message() {
+    return `not a change event envelope: ${this.reason}`
+  }
+}
