@@ -6,6 +6,7 @@ export default defineConfig({
     exclude: ["test/bench/**", "node_modules/**"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    pool: "forks"
+    pool: "forks",
+    reporters: ["./test/support/SummaryReporter.ts", "default"]
   }
 })

@@ -15,6 +15,7 @@ export class LineSplitter {
    */
   push(chunk: Uint8Array): Array<Uint8Array> {
     const lines: Array<Uint8Array> = []
+    if (chunk.length === 0) return lines
     let start = 0
     let newline = chunk.indexOf(10)
     if (newline === -1) {

@@ -5,7 +5,7 @@ import * as Base64 from "../../core/Base64.ts"
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
-/** Node's decoder is lenient, so text is canonical padded base64 exactly when re-encoding what Node reads gives it back. */
+/** Node decodes leniently: text is canonical padded base64 exactly when re-encoding what Node reads gives it back. */
 const isCanonical = (text: string) => Buffer.from(text, "base64").toString("base64") === text
 
 const bytesOf = (bytes: Uint8Array | undefined) => bytes === undefined ? undefined : Array.from(bytes)

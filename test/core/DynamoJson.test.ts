@@ -1,5 +1,5 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Either, FastCheck as fc } from "effect"
+import { Either } from "effect"
 import * as AV from "../../core/AttributeValue.ts"
 import { attributeValueArbitrary, itemArbitrary } from "../../core/AttributeValueSchema.ts"
 import * as DynamoJson from "../../core/DynamoJson.ts"
@@ -59,7 +59,9 @@ const assertSameBytes = (actual: Uint8Array, expected: Uint8Array, path: string)
 const assertSameItem = (actual: AV.Item, expected: AV.Item, path = "$") => {
   assert.instanceOf(actual, Map, path)
   assert.deepStrictEqual([...actual.keys()], objectOrder(expected.keys()), path)
-  for (const [name, value] of expected) assertSameStructure(actual.get(name)!, value, `${path}[${JSON.stringify(name)}]`)
+  for (const [name, value] of expected) {
+    assertSameStructure(actual.get(name)!, value, `${path}[${JSON.stringify(name)}]`)
+  }
 }
 
 const failure = (result: Either.Either<unknown, InvalidAttributeValue>): InvalidAttributeValue => {
@@ -246,7 +248,11 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
     assertValueFails({ SS: ["a", "b", "a"] }, "$.SS[2]", "a set cannot hold duplicates: \"a\" is there twice")
     assertValueFails({ NS: ["1", "1.0"] }, "$.NS[1]", "a set cannot hold duplicates: \"1.0\" is there twice")
     assertValueFails({ NS: ["-0", "2", "0E+5"] }, "$.NS[2]", "a set cannot hold duplicates: \"0E+5\" is there twice")
-    assertValueFails({ BS: ["AAEC", "AQID", "AAEC"] }, "$.BS[2]", "a set cannot hold duplicates: \"AAEC\" is there twice")
+    assertValueFails(
+      { BS: ["AAEC", "AQID", "AAEC"] },
+      "$.BS[2]",
+      "a set cannot hold duplicates: \"AAEC\" is there twice"
+    )
     // Different spellings of different values are fine, as are strings differing only in case or Unicode form.
     assert.isTrue(Either.isRight(DynamoJson.decodeValueEither({ NS: ["1", "10", "0.1", "-1"] })))
     assert.isTrue(Either.isRight(DynamoJson.decodeValueEither({ SS: ["a", "A", "\u00e9", "e\u0301"] })))
@@ -352,7 +358,8 @@ describe("DynamoJson.formatPath", () => {
 })
 
 describe("DynamoJson and __proto__", () => {
-  const json = JSON.parse("{\"__proto__\": {\"M\": {\"__proto__\": {\"S\": \"inner\"}}}, \"constructor\": {\"N\": \"1\"}}")
+  const text = "{\"__proto__\": {\"M\": {\"__proto__\": {\"S\": \"inner\"}}}, \"constructor\": {\"N\": \"1\"}}"
+  const json = JSON.parse(text)
 
   it("decodes __proto__ as an ordinary attribute name", () => {
     const item = decodeItem(json)

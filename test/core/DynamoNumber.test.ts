@@ -330,7 +330,9 @@ describe("DynamoNumber.toExactNumber", () => {
   })
 
   it("gives zero for every zero", () => {
-    for (const text of ["0", "-0", "0.000", "0E+999"]) assert.isTrue(Object.is(DynamoNumber.toExactNumber(text), 0), text)
+    for (const text of ["0", "-0", "0.000", "0E+999"]) {
+      assert.isTrue(Object.is(DynamoNumber.toExactNumber(text), 0), text)
+    }
   })
 
   it("refuses numbers a double would change", () => {
