@@ -1,0 +1,144 @@
+/**
+ * The emulator: one endpoint for DynamoDB (`X-Amz-Target: DynamoDB_20120810.*`), DynamoDB Streams
+ * (`DynamoDBStreams_20120810.*`), S3 (path-style REST) and an admin API under `/_backstream/`. This file routes
+ * requests to the services and owns what they share: the configuration, the clock and the request log.
+ */
+import { Effect } from "effect"
+import * as AwsError from "./AwsError.ts"
+import type { EmulatorConfig } from "./EmulatorConfig.ts"
+import type { EmulatorClock } from "./EmulatorClock.ts"
+import { type EmulatorRequest, type EmulatorResponse, json, JSON_1_0 } from "./Http.ts"
+
+/** A JSON 1.0 operation: parsed input in, output object out. */
+export type Operation = (input: Record<string, unknown>) => Effect.Effect<unknown, AwsError.AwsError>
+
+/** A service's operations by name (`PutItem`, `GetRecords`, …). */
+export type Operations = Readonly<Record<string, Operation>>
+
+/** A REST service (S3): a whole request in, a whole response out. */
+export type RestService = (request: EmulatorRequest) => Effect.Effect<EmulatorResponse>
+
+/** One entry of the request log: which AWS action was called, on which resource, and how it ended. */
+export interface LoggedRequest {
+  readonly timeMs: number
+  /** IAM-style action: `dynamodb:PutItem`, `dynamodb:GetRecords`, `s3:GetObject`, `s3:ListBucket`, … */
+  readonly action: string
+  readonly resource?: string
+  readonly status: number
+  readonly errorCode?: string
+}
+
+/** The request log, shared by the services (S3 logs its own requests, with S3's action names). */
+export class RequestLog {
+  readonly entries: Array<LoggedRequest> = []
+  constructor(private readonly clock: EmulatorClock) {}
+
+  add(entry: Omit<LoggedRequest, "timeMs">): void {
+    this.entries.push({ timeMs: this.clock.unsafeCurrentTimeMillis(), ...entry })
+  }
+
+  clear(): void {
+    this.entries.length = 0
+  }
+}
+
+export interface Services {
+  readonly dynamodb: Operations
+  readonly streams: Operations
+  readonly s3: RestService
+  /** The admin API's routes, by `METHOD /path` below `/_backstream` (`POST /clock/advance`). */
+  readonly admin: Readonly<Record<string, (request: EmulatorRequest) => Effect.Effect<EmulatorResponse, AwsError.AwsError>>>
+}
+
+export const ADMIN_PREFIX = "/_backstream"
+
+const resourceOf = (input: Record<string, unknown>): string | undefined => {
+  for (const field of ["TableName", "StreamArn", "ExportArn", "TableArn", "ShardIterator", "ResourceArn"]) {
+    const value = input[field]
+    if (typeof value === "string") return field === "ShardIterator" ? "iterator" : value
+  }
+  return undefined
+}
+
+export class Emulator {
+  constructor(
+    readonly config: EmulatorConfig,
+    readonly clock: EmulatorClock,
+    readonly requestLog: RequestLog,
+    private readonly services: Services
+  ) {}
+
+  /** Serves one request. Never fails: every error becomes AWS's error response. */
+  handle(request: EmulatorRequest): Effect.Effect<EmulatorResponse> {
+    return this.route(request).pipe(
+      Effect.catchAllDefect((defect) =>
+        Effect.succeed(this.jsonError(AwsError.internal(`internal error in the emulator: ${String(defect)}`)))
+      ),
+      Effect.withClock(this.clock)
+    )
+  }
+
+  private route(request: EmulatorRequest): Effect.Effect<EmulatorResponse> {
+    if (request.path === ADMIN_PREFIX || request.path.startsWith(`${ADMIN_PREFIX}/`)) return this.admin(request)
+    const target = request.headers["x-amz-target"]
+    if (target !== undefined) return this.json(request, target)
+    return this.services.s3(request)
+  }
+
+  private admin(request: EmulatorRequest): Effect.Effect<EmulatorResponse> {
+    const route = `${request.method} ${request.path.slice(ADMIN_PREFIX.length) || "/"}`
+    const handler = this.services.admin[route]
+    if (handler === undefined) {
+      return Effect.succeed(json({ message: `no admin route ${route}` }, 404))
+    }
+    return handler(request).pipe(Effect.catchAll((error) => Effect.succeed(this.jsonError(error))))
+  }
+
+  private json(request: EmulatorRequest, target: string): Effect.Effect<EmulatorResponse> {
+    const dot = target.indexOf(".")
+    const prefix = target.slice(0, dot), name = target.slice(dot + 1)
+    const service = prefix === "DynamoDB_20120810"
+      ? this.services.dynamodb
+      : prefix === "DynamoDBStreams_20120810"
+      ? this.services.streams
+      : undefined
+    const operation = dot > 0 && service !== undefined && Object.hasOwn(service, name) ? service[name] : undefined
+    const action = `dynamodb:${name}`
+    if (operation === undefined) {
+      return this.logged(action, undefined, Effect.fail(AwsError.unknownOperation(`unknown operation ${target}`)))
+    }
+    let input: unknown
+    try {
+      input = request.body.length === 0 ? {} : JSON.parse(new TextDecoder().decode(request.body))
+    } catch {
+      return this.logged(action, undefined, Effect.fail(AwsError.serialization("the request body is not valid JSON")))
+    }
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      return this.logged(action, undefined, Effect.fail(AwsError.serialization("the request body is not a JSON object")))
+    }
+    const fields = input as Record<string, unknown>
+    return this.logged(action, resourceOf(fields), operation(fields))
+  }
+
+  private logged(
+    action: string,
+    resource: string | undefined,
+    effect: Effect.Effect<unknown, AwsError.AwsError>
+  ): Effect.Effect<EmulatorResponse> {
+    const entry = resource === undefined ? { action } : { action, resource }
+    return effect.pipe(
+      Effect.map((output) => {
+        this.requestLog.add({ ...entry, status: 200 })
+        return json(output ?? {})
+      }),
+      Effect.catchAll((error) => {
+        this.requestLog.add({ ...entry, status: error.status, errorCode: error.code })
+        return Effect.succeed(this.jsonError(error))
+      })
+    )
+  }
+
+  private jsonError(error: AwsError.AwsError): EmulatorResponse {
+    return { status: error.status, headers: { "content-type": JSON_1_0 }, body: AwsError.toJson(error) }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Serves an emulator over HTTP with Node's `http` module. Binds 127.0.0.1 unless told otherwise.
+ */
+import { Effect } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import type { Emulator } from "./Emulator.ts"
+import type { EmulatorRequest } from "./Http.ts"
+
+export interface ServerOptions {
+  readonly host?: string
+  /** 0 (the default) picks a free port. */
+  readonly port?: number
+}
+
+export interface RunningServer {
+  readonly url: string
+  readonly host: string
+  readonly port: number
+}
+
+const MAX_BODY = 32 * 1024 * 1024
+
+const toRequest = (req: http.IncomingMessage, body: Uint8Array): EmulatorRequest => {
+  const url = new URL(req.url ?? "/", "http://emulator")
+  let path: string
+  try {
+    path = decodeURIComponent(url.pathname)
+  } catch {
+    path = url.pathname
+  }
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value
+  }
+  return { method: req.method ?? "GET", path, query: url.searchParams, headers, body }
+}
+
+/** Starts serving; the server closes when the scope does. */
+export const serve = (emulator: Emulator, options: ServerOptions = {}): Effect.Effect<RunningServer, Error, import("effect").Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ server: http.Server; running: RunningServer }, Error>((resume) => {
+      const server = http.createServer((req, res) => {
+        const chunks: Array<Buffer> = []
+        let size = 0
+        req.on("data", (chunk: Buffer) => {
+          size += chunk.length
+          if (size <= MAX_BODY) chunks.push(chunk)
+        })
+        req.on("end", () => {
+          if (size > MAX_BODY) {
+            res.writeHead(413).end()
+            return
+          }
+          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+          Effect.runPromise(emulator.handle(toRequest(req, new Uint8Array(body.buffer, body.byteOffset, body.length))))
+            .then((response) => {
+              const payload = typeof response.body === "string" ? Buffer.from(response.body) : response.body
+              res.writeHead(response.status, {
+                "x-amzn-requestid": "emulator",
+                ...response.headers,
+                "content-length": req.method === "HEAD"
+                  ? response.headers["content-length"] ?? "0"
+                  : String(payload.length)
+              })
+              res.end(req.method === "HEAD" ? undefined : payload)
+            }, (error: unknown) => {
+              res.writeHead(500, { "content-type": "text/plain" }).end(String(error))
+            })
+        })
+      })
+      server.keepAliveTimeout = 60_000
+      server.on("error", (error) => resume(Effect.fail(error)))
+      const host = options.host ?? "127.0.0.1"
+      server.listen(options.port ?? 0, host, () => {
+        const address = server.address() as AddressInfo
+        const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address
+        resume(Effect.succeed({
+          server,
+          running: { url: `http://${shownHost}:${address.port}`, host: address.address, port: address.port }
+        }))
+      })
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        server.closeAllConnections()
+      })
+  ).pipe(Effect.map(({ running }) => running))

@@ -1,0 +1,147 @@
+/**
+ * dynalite as the emulator's table data plane, in-process: its validations and actions run against a store whose
+ * item databases are wrapped, so every write — PutItem, UpdateItem, DeleteItem, BatchWriteItem — is seen at the
+ * storage layer, under dynalite's per-item lock, with its old and new image. No second HTTP hop, no extra round trip.
+ */
+import { Effect } from "effect"
+import * as dynalite from "dynalite/db/index.js"
+import * as validations from "dynalite/validations/index.js"
+import { createRequire } from "node:module"
+import { AwsError } from "../AwsError.ts"
+
+const require = createRequire(import.meta.url)
+
+/** An item as DynamoDB JSON. */
+export type WireItem = Record<string, unknown>
+
+/** What a write did to one item, seen at the storage layer. */
+export interface StoredChange {
+  readonly tableName: string
+  /** dynalite's key string: the same for the same item. */
+  readonly key: string
+  readonly oldImage?: WireItem
+  readonly newImage?: WireItem
+}
+
+export interface DynaliteOptions {
+  readonly region: string
+  readonly accountId: string
+  readonly maxItemSizeKb: number
+  /** Called once per stored write, inside the item's lock, before the write's caller is answered. */
+  readonly onWrite: (change: StoredChange) => void
+}
+
+const actions = new Map<string, { run: Function; types: unknown; custom: unknown }>()
+
+const action = (name: string) => {
+  let found = actions.get(name)
+  if (found === undefined) {
+    const file = name.charAt(0).toLowerCase() + name.slice(1)
+    const validation = require(`dynalite/validations/${file}.js`)
+    found = { run: require(`dynalite/actions/${file}.js`), types: validation.types, custom: validation.custom }
+    actions.set(name, found)
+  }
+  return found
+}
+
+/** The dynalite operations the emulator serves as they are (or wraps). */
+export const DATA_PLANE = [
+  "BatchGetItem",
+  "BatchWriteItem",
+  "CreateTable",
+  "DeleteItem",
+  "DeleteTable",
+  "DescribeTable",
+  "GetItem",
+  "ListTables",
+  "PutItem",
+  "Query",
+  "Scan",
+  "UpdateItem",
+  "UpdateTable",
+  "TagResource",
+  "UntagResource",
+  "ListTagsOfResource"
+] as const
+
+const toAwsError = (error: unknown): AwsError => {
+  const e = error as { statusCode?: number; body?: { __type?: string; message?: string; Message?: string } }
+  if (e?.statusCode !== undefined && e.body !== undefined) {
+    const type = e.body.__type ?? "com.amazonaws.dynamodb.v20120810#InternalServerError"
+    const hash = type.indexOf("#")
+    return new AwsError({
+      code: type.slice(hash + 1),
+      namespace: type.slice(0, hash),
+      message: e.body.message ?? e.body.Message ?? "",
+      status: e.statusCode
+    })
+  }
+  return new AwsError({ code: "InternalServerError", message: String(error), status: 500 })
+}
+
+export class DynaliteStore {
+  readonly store: dynalite.Store
+  private readonly wrapped = new Map<string, dynalite.ItemDb>()
+
+  constructor(private readonly options: DynaliteOptions) {
+    this.store = dynalite.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, maxItemSizeKb: options.maxItemSizeKb })
+    this.store.tableDb.awsRegion = options.region
+    this.store.tableDb.awsAccountId = options.accountId
+    const getItemDb = this.store.getItemDb.bind(this.store)
+    this.store.getItemDb = (name: string) => {
+      let db = this.wrapped.get(name)
+      if (db === undefined) {
+        db = this.capture(name, getItemDb(name))
+        this.wrapped.set(name, db)
+      }
+      return db
+    }
+  }
+
+  private capture(tableName: string, db: dynalite.ItemDb): dynalite.ItemDb {
+    const onWrite = this.options.onWrite
+    const get = db.get.bind(db), put = db.put.bind(db), del = db.del.bind(db)
+    db.put = (key: string, item: WireItem, cb: (err: Error | null) => void) =>
+      get(key, (_, old) =>
+        put(key, item, (err) => {
+          if (!err) {
+            onWrite(old === undefined ? { tableName, key, newImage: item } : { tableName, key, oldImage: old, newImage: item })
+          }
+          cb(err)
+        }))
+    db.del = (key: string, cb: (err: Error | null) => void) =>
+      get(key, (_, old) =>
+        del(key, (err) => {
+          if (!err && old !== undefined) onWrite({ tableName, key, oldImage: old })
+          cb(err)
+        }))
+    return db
+  }
+
+  /** Forgets the wrapper of a deleted table's item database. */
+  forget(tableName: string): void {
+    this.wrapped.delete(tableName)
+  }
+
+  /** Runs a dynalite operation: its validations, then its action. */
+  run(name: string, input: Record<string, unknown>): Effect.Effect<Record<string, unknown>, AwsError> {
+    return Effect.async<Record<string, unknown>, AwsError>((resume) => {
+      const { custom, run, types } = action(name)
+      let data: Record<string, unknown>
+      try {
+        data = validations.checkTypes(input, types)
+        validations.checkValidations(data, types, custom, this.store)
+      } catch (error) {
+        return resume(Effect.fail(toAwsError(error)))
+      }
+      run(this.store, data, (error: unknown, output: Record<string, unknown>) =>
+        resume(error ? Effect.fail(toAwsError(error)) : Effect.succeed(output ?? {})))
+    })
+  }
+
+  /** Reads an item by its full DynamoDB JSON key (for the emulator's own operations). */
+  getItem(tableName: string, key: WireItem): Effect.Effect<WireItem | undefined, AwsError> {
+    return Effect.map(this.run("GetItem", { TableName: tableName, Key: key, ConsistentRead: true }), (out) =>
+      out.Item as WireItem | undefined)
+  }
+}
