@@ -39,7 +39,7 @@ export interface TableStreams {
   ): void
 }
 
-interface TableMeta {
+export interface TableMeta {
   readonly name: string
   readonly arn: string
   readonly keySchema: ReadonlyArray<KeySchemaElement>
