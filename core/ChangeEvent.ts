@@ -54,10 +54,13 @@ export interface ChangeEvent {
 }
 
 /**
- * True when a stream record's `userIdentity` marks a delete done by DynamoDB's TTL process
- * (`{"type": "Service", "principalId": "dynamodb.amazonaws.com"}`).
+ * True when a stream record's `userIdentity` marks a delete done by DynamoDB's TTL process. The Streams API spells it
+ * `{"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}`; Lambda events spell it in lower camel case. Both
+ * are accepted.
  */
-export const isTtlIdentity = (userIdentity: unknown): boolean =>
-  typeof userIdentity === "object" && userIdentity !== null &&
-  (userIdentity as { type?: unknown }).type === "Service" &&
-  (userIdentity as { principalId?: unknown }).principalId === "dynamodb.amazonaws.com"
+export const isTtlIdentity = (userIdentity: unknown): boolean => {
+  if (typeof userIdentity !== "object" || userIdentity === null) return false
+  const identity = userIdentity as Record<string, unknown>
+  return (identity.Type ?? identity.type) === "Service" &&
+    (identity.PrincipalId ?? identity.principalId) === "dynamodb.amazonaws.com"
+}
