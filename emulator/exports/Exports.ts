@@ -17,8 +17,8 @@ import { render } from "./ExportFiles.ts"
 
 /** What exports need of the S3 side. */
 export interface ExportBuckets {
-  hasBucket(name: string): boolean
-  putObject(bucket: string, key: string, bytes: Uint8Array, contentType?: string): unknown
+  hasBucket(name: string): Effect.Effect<boolean>
+  putObject(bucket: string, key: string, bytes: Uint8Array, contentType?: string): Effect.Effect<unknown, unknown>
 }
 
 type Status = "IN_PROGRESS" | "COMPLETED" | "FAILED"
@@ -85,11 +85,11 @@ export class Exports {
   private complete(job: ExportJob, now: number): Effect.Effect<void> {
     return Effect.gen(this, function*() {
       job.endMs = now
-      if (!this.buckets.hasBucket(job.bucket)) {
+      const noSuchBucket = () => {
         job.status = "FAILED"
         job.failure = { code: "S3NoSuchBucket", message: `The specified bucket does not exist (Bucket: ${job.bucket})` }
-        return
       }
+      if (!(yield* this.buckets.hasBucket(job.bucket))) return noSuchBucket()
       const lines = job.type === "FULL_EXPORT" ? this.fullLines(job) : this.incrementalLines(job)
       const partitions: Array<Array<string>> = Array.from({ length: PARTITIONS }, () => [])
       for (const [key, line] of lines) partitions[ItemKey.hash(key) % PARTITIONS]!.push(line)
@@ -120,7 +120,10 @@ export class Exports {
               outputView: job.viewType!
             })
       })
-      for (const file of files) this.buckets.putObject(job.bucket, file.key, file.bytes, file.contentType)
+      for (const file of files) {
+        const written = yield* Effect.either(this.buckets.putObject(job.bucket, file.key, file.bytes, file.contentType))
+        if (written._tag === "Left") return noSuchBucket()
+      }
       job.itemCount = lines.length
       job.billedSizeBytes = lines.reduce((sum, [, line]) => sum + line.length, 0)
       job.status = "COMPLETED"
