@@ -5,6 +5,7 @@ import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import * as Demo from "./Demo.ts"
+import * as EmulatorCommand from "./EmulatorCommand.ts"
 import * as ExportRead from "./ExportRead.ts"
 
 /** Exit codes: 0 done, 1 the input is bad or unreadable (the message says which and why), 2 a usage error. */
@@ -20,7 +21,7 @@ const backstream = Command.make("backstream", {}, () => Demo.run).pipe(
     "Replicate a DynamoDB table: backfill from a point-in-time export, then follow DynamoDB Streams. " +
       "Without a command, runs the demo."
   ),
-  Command.withSubcommands([exportCommand])
+  Command.withSubcommands([exportCommand, EmulatorCommand.command])
 )
 
 const cli = Command.run(backstream, { name: "backstream", version: "0.1.0" })
