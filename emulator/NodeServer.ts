@@ -22,18 +22,27 @@ export interface RunningServer {
 const MAX_BODY = 32 * 1024 * 1024
 
 const toRequest = (req: http.IncomingMessage, body: Uint8Array): EmulatorRequest => {
-  const url = new URL(req.url ?? "/", "http://emulator")
+  // Not `new URL`: it would resolve `.` and `..` segments, and S3 keys may hold them.
+  const raw = req.url ?? "/"
+  const question = raw.indexOf("?")
+  const rawPath = question === -1 ? raw : raw.slice(0, question)
   let path: string
   try {
-    path = decodeURIComponent(url.pathname)
+    path = decodeURIComponent(rawPath)
   } catch {
-    path = url.pathname
+    path = rawPath
   }
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value
   }
-  return { method: req.method ?? "GET", path, query: url.searchParams, headers, body }
+  return {
+    method: req.method ?? "GET",
+    path,
+    query: new URLSearchParams(question === -1 ? "" : raw.slice(question + 1)),
+    headers,
+    body
+  }
 }
 
 /** Starts serving; the server closes when the scope does. */
