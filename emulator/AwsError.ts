@@ -12,6 +12,8 @@ export class AwsError extends Data.TaggedError("AwsError")<{
   readonly namespace?: string
   /** Extra XML elements of an S3 error (`Key`, `BucketName`, …). */
   readonly details?: Readonly<Record<string, string>>
+  /** Extra fields of a JSON error body (`CancellationReasons` of TransactionCanceledException). */
+  readonly fields?: Readonly<Record<string, unknown>>
 }> {}
 
 const DYNAMODB = "com.amazonaws.dynamodb.v20120810"
@@ -37,7 +39,7 @@ export const internal = (message: string) =>
 
 /** The JSON 1.0 body of an error. */
 export const toJson = (error: AwsError): string =>
-  JSON.stringify({ __type: `${error.namespace ?? DYNAMODB}#${error.code}`, message: error.message })
+  JSON.stringify({ __type: `${error.namespace ?? DYNAMODB}#${error.code}`, message: error.message, ...error.fields })
 
 const escapeXml = (text: string) =>
   text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", "\"": "&quot;" })[c]!)

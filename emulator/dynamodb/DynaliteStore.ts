@@ -123,20 +123,31 @@ export class DynaliteStore {
     this.wrapped.delete(tableName)
   }
 
+  /** Runs a dynalite operation's validations, returning its input as the action takes it (expressions parsed). */
+  validate(name: string, input: Record<string, unknown>): Effect.Effect<Record<string, unknown>, AwsError> {
+    return Effect.try({
+      try: () => {
+        const { custom, types } = action(name)
+        const data = validations.checkTypes(input, types)
+        validations.checkValidations(data, types, custom, this.store)
+        return data
+      },
+      catch: toAwsError
+    })
+  }
+
   /** Runs a dynalite operation: its validations, then its action. */
   run(name: string, input: Record<string, unknown>): Effect.Effect<Record<string, unknown>, AwsError> {
-    return Effect.async<Record<string, unknown>, AwsError>((resume) => {
-      const { custom, run, types } = action(name)
-      let data: Record<string, unknown>
-      try {
-        data = validations.checkTypes(input, types)
-        validations.checkValidations(data, types, custom, this.store)
-      } catch (error) {
-        return resume(Effect.fail(toAwsError(error)))
-      }
-      run(this.store, data, (error: unknown, output: Record<string, unknown>) =>
-        resume(error ? Effect.fail(toAwsError(error)) : Effect.succeed(output ?? {})))
-    })
+    return Effect.flatMap(this.validate(name, input), (data) =>
+      Effect.async<Record<string, unknown>, AwsError>((resume) => {
+        action(name).run(this.store, data, (error: unknown, output: Record<string, unknown>) =>
+          resume(error ? Effect.fail(toAwsError(error)) : Effect.succeed(output ?? {})))
+      }))
+  }
+
+  /** Whether a validated input's condition holds for an item (dynalite's own evaluation). */
+  conditionHolds(data: Record<string, unknown>, item: WireItem | undefined): boolean {
+    return dynalite.checkConditional(data, item) == null
   }
 
   /** Reads an item by its full DynamoDB JSON key (for the emulator's own operations). */

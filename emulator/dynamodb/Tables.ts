@@ -13,6 +13,7 @@ import type { EmulatorClock } from "../EmulatorClock.ts"
 import type { EmulatorConfig } from "../EmulatorConfig.ts"
 import { DATA_PLANE, DynaliteStore, type StoredChange, type WireItem } from "./DynaliteStore.ts"
 import { TableHistory } from "./TableHistory.ts"
+import * as Transactions from "./Transactions.ts"
 
 export interface KeySchemaElement {
   readonly AttributeName: string
@@ -47,6 +48,9 @@ export interface TableMeta {
   ttl?: { readonly attributeName: string }
 }
 
+const WRITE_PERMITS = 1_000_000
+const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"])
+
 const VIEW_TYPES = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 
 const sameItem = (a: WireItem, b: WireItem): boolean => {
@@ -63,6 +67,10 @@ export class Tables {
   private readonly meta = new Map<string, TableMeta>()
   /** The items the TTL sweeper is deleting, so that their deletes carry the service's identity. */
   private readonly ttlDeletes = new Set<string>()
+  /** Writes share this lock; a transaction takes all of it. */
+  private readonly writes = Effect.unsafeMakeSemaphore(WRITE_PERMITS)
+  /** A transaction's changes, held back until it commits. */
+  private pending: Array<StoredChange> | undefined = undefined
 
   constructor(
     private readonly config: EmulatorConfig,
@@ -78,6 +86,29 @@ export class Tables {
   }
 
   private onWrite(change: StoredChange): void {
+    if (this.pending !== undefined) this.pending.push(change)
+    else this.capture(change)
+  }
+
+  /**
+   * Runs a write that other writes must not interleave with (a transaction): it waits for the writes in flight, holds
+   * back its own changes while it runs, and records them only when it succeeds.
+   */
+  exclusively<A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return this.writes.withPermits(WRITE_PERMITS)(
+      Effect.acquireUseRelease(
+        Effect.sync(() => (this.pending = [])),
+        () => write,
+        (pending, exit) =>
+          Effect.sync(() => {
+            this.pending = undefined
+            if (exit._tag === "Success") for (const change of pending) this.capture(change)
+          })
+      )
+    )
+  }
+
+  private capture(change: StoredChange): void {
     const table = this.meta.get(change.tableName)
     if (table === undefined) return
     if (change.oldImage !== undefined && change.newImage !== undefined && sameItem(change.oldImage, change.newImage)) {
@@ -274,7 +305,7 @@ export class Tables {
           for (const { AttributeName } of table.keySchema) key[AttributeName] = item[AttributeName]
           const marker = `${table.name}\u0000${JSON.stringify(key)}`
           this.ttlDeletes.add(marker)
-          yield* this.dynalite.run("DeleteItem", { TableName: table.name, Key: key }).pipe(
+          yield* this.writes.withPermits(1)(this.dynalite.run("DeleteItem", { TableName: table.name, Key: key })).pipe(
             Effect.ensuring(Effect.sync(() => this.ttlDeletes.delete(marker)))
           )
           deleted++
@@ -286,7 +317,11 @@ export class Tables {
 
   get operations(): Operations {
     const passThrough: Record<string, Operation> = {}
-    for (const name of DATA_PLANE) passThrough[name] = (input) => this.dynalite.run(name, input)
+    for (const name of DATA_PLANE) {
+      passThrough[name] = WRITES.has(name)
+        ? (input) => this.writes.withPermits(1)(this.dynalite.run(name, input))
+        : (input) => this.dynalite.run(name, input)
+    }
     return {
       ...passThrough,
       CreateTable: this.createTable,
@@ -296,7 +331,8 @@ export class Tables {
       UpdateContinuousBackups: this.updateContinuousBackups,
       DescribeContinuousBackups: this.describeContinuousBackups,
       UpdateTimeToLive: this.updateTimeToLive,
-      DescribeTimeToLive: this.describeTimeToLive
+      DescribeTimeToLive: this.describeTimeToLive,
+      TransactWriteItems: Transactions.transactWriteItems(this)
     }
   }
 

@@ -15,6 +15,7 @@ declare module "dynalite/db/index.js" {
   }
   export function create(options?: Record<string, unknown>): Store
   export function createKey(item: Record<string, unknown>, table: Record<string, unknown>): string
+  export function checkConditional(data: Record<string, unknown>, item: Record<string, unknown> | undefined): unknown
 }
 
 declare module "dynalite/validations/index.js" {

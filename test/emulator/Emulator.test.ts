@@ -6,6 +6,7 @@ import {
   ExportTableToPointInTimeCommand,
   ListExportsCommand,
   PutItemCommand,
+  TransactWriteItemsCommand,
   UpdateContinuousBackupsCommand,
   UpdateItemCommand,
   UpdateTimeToLiveCommand
@@ -247,6 +248,65 @@ describe("emulator", () => {
       )
       const backups = yield* call(() => sdk.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: "orders" })))
       assert.strictEqual(backups.ContinuousBackupsDescription!.PointInTimeRecoveryDescription!.PointInTimeRecoveryStatus, "DISABLED")
+    }))
+
+  it.scoped("TransactWriteItems: all or nothing, one record per changed item", () =>
+    Effect.gen(function*() {
+      const { sdk } = yield* start
+      const table = yield* setUp(sdk)
+      yield* put(sdk, "a", 1, { n: { N: "10" } })
+      yield* put(sdk, "b", 1, { n: { N: "0" } })
+      yield* put(sdk, "c", 1)
+      const transfer = (amount: number) =>
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: "orders",
+                Key: { pk: { S: "a" }, sk: { N: "1" } },
+                UpdateExpression: "SET n = n - :x",
+                ConditionExpression: "n >= :x",
+                ExpressionAttributeValues: { ":x": { N: String(amount) } }
+              }
+            },
+            {
+              Update: {
+                TableName: "orders",
+                Key: { pk: { S: "b" }, sk: { N: "1" } },
+                UpdateExpression: "SET n = n + :x",
+                ExpressionAttributeValues: { ":x": { N: String(amount) } }
+              }
+            },
+            { Put: { TableName: "orders", Item: { pk: { S: "log" }, sk: { N: String(amount) } } } },
+            {
+              ConditionCheck: {
+                TableName: "orders",
+                Key: { pk: { S: "c" }, sk: { N: "1" } },
+                ConditionExpression: "attribute_exists(pk)"
+              }
+            }
+          ]
+        })
+      yield* call(() => sdk.dynamodb.send(transfer(4)))
+      const refused = yield* attempt(() => sdk.dynamodb.send(transfer(7)))
+      assert.isTrue(Either.isLeft(refused))
+      const error = Either.isLeft(refused) ? (refused.left as { cause?: { name: string; CancellationReasons?: Array<{ Code: string }> } }).cause : undefined
+      assert.strictEqual(error?.name, "TransactionCanceledException")
+      assert.deepStrictEqual(error?.CancellationReasons?.map((r) => r.Code), ["ConditionalCheckFailed", "None", "None", "None"])
+      const twice = yield* attempt(() =>
+        sdk.dynamodb.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              { Put: { TableName: "orders", Item: { pk: { S: "x" }, sk: { N: "1" } } } },
+              { Delete: { TableName: "orders", Key: { pk: { S: "x" }, sk: { N: "1" } } } }
+            ]
+          })
+        )
+      )
+      assert.isTrue(Either.isLeft(twice))
+      const records = yield* readAll(sdk, table.LatestStreamArn!)
+      const changes = records.map((r) => `${r.eventName} ${r.dynamodb!.Keys!.pk!.S} ${r.dynamodb!.NewImage?.n?.N ?? "-"}`).sort()
+      assert.deepStrictEqual(changes, ["INSERT a 10", "INSERT b 0", "INSERT c -", "INSERT log -", "MODIFY a 6", "MODIFY b 4"])
     }))
 
   it.scoped("TTL deletes carry the service's identity", () =>
