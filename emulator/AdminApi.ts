@@ -9,18 +9,26 @@
  * | `GET /clock` | | `{mode, nowMs}` |
  * | `POST /clock/advance` | `{ms}` | `{nowMs}` (virtual clock only) |
  * | `POST /clock/set` | `{timeMs}` | `{nowMs}` (virtual clock only; never backwards) |
- * | `POST /reset` | | every table, stream, export, bucket and log entry dropped |
+ * | `POST /reset` | | every table, stream, export, bucket, fault rule and log entry dropped |
  * | `GET /requests`, `DELETE /requests` | | the request log, or clear it |
  * | `POST /ttl/expire` | | delete expired TTL items now: `{deleted}` |
  * | `POST /streams/split` | `{streamArn, shardId?}` | `{children}` |
  * | `POST /streams/expire-iterators` | | every iterator issued so far expires |
  * | `POST /streams/trim` | | trim every stream up to now |
+ * | `POST /faults` | a rule (below) | `{id}` |
+ * | `GET /faults` | | `{faults}`: the rules, each with its `id` and how many times it `applied` |
+ * | `DELETE /faults`, `DELETE /faults/<id>` | | clear every rule, or remove one (404 if unknown) |
+ *
+ * A fault rule (see `Faults.ts`): `{kind, action, shardId?, delayMs?, times?, probability?}` with `kind` one of
+ * `throttle`, `error500`, `error503`, `delay` and `action` like `GetRecords`, `s3:GetObject`, `s3:*` or `*`; or
+ * `{kind: "truncate-export" | "corrupt-export", exportArn?, times?, probability?}` for exports' data files.
  */
 import { Effect } from "effect"
 import * as AwsError from "./AwsError.ts"
 import type { Services } from "./Emulator.ts"
 import { type EmulatorRequest, json } from "./Http.ts"
 import type { EmulatorInstance } from "./EmulatorInstance.ts"
+import { parseRule } from "./Faults.ts"
 
 const body = (request: EmulatorRequest): Effect.Effect<Record<string, unknown>, AwsError.AwsError> => {
   if (request.body.length === 0) return Effect.succeed({})
@@ -84,6 +92,24 @@ export const make = (instance: () => EmulatorInstance): Services["admin"] => {
       Effect.sync(() => {
         instance().streams.trimNow()
         return json({ ok: true })
+      }),
+    "POST /faults": (request) =>
+      Effect.flatMap(body(request), (input) => {
+        const rule = parseRule(input)
+        return typeof rule === "string"
+          ? Effect.fail(AwsError.validation(rule))
+          : Effect.sync(() => json({ id: instance().faults.add(rule) }))
+      }),
+    "GET /faults": () => Effect.sync(() => json({ faults: instance().faults.list() })),
+    "DELETE /faults": () =>
+      Effect.sync(() => {
+        instance().faults.clear()
+        return json({ ok: true })
+      }),
+    "DELETE /faults/*": (request) =>
+      Effect.sync(() => {
+        const id = request.path.slice(request.path.lastIndexOf("/") + 1)
+        return instance().faults.remove(id) ? json({ ok: true }) : json({ message: `no fault ${id}` }, 404)
       })
   }
 }

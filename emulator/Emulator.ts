@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import * as AwsError from "./AwsError.ts"
 import type { EmulatorConfig } from "./EmulatorConfig.ts"
 import type { EmulatorClock } from "./EmulatorClock.ts"
+import { Faults } from "./Faults.ts"
 import { type EmulatorRequest, type EmulatorResponse, json, JSON_1_0 } from "./Http.ts"
 
 /** A JSON 1.0 operation: parsed input in, output object out. */
@@ -46,7 +47,10 @@ export interface Services {
   readonly dynamodb: Operations
   readonly streams: Operations
   readonly s3: RestService
-  /** The admin API's routes, by `METHOD /path` below `/_backstream` (`POST /clock/advance`). */
+  /**
+   * The admin API's routes, by `METHOD /path` below `/_backstream` (`POST /clock/advance`); a last segment `*` matches
+   * any one segment (`DELETE /faults/*`).
+   */
   readonly admin: Readonly<Record<string, (request: EmulatorRequest) => Effect.Effect<EmulatorResponse, AwsError.AwsError>>>
 }
 
@@ -65,7 +69,8 @@ export class Emulator {
     readonly config: EmulatorConfig,
     readonly clock: EmulatorClock,
     readonly requestLog: RequestLog,
-    private readonly services: Services
+    private readonly services: Services,
+    readonly faults: Faults = new Faults()
   ) {}
 
   /** Serves one request. Never fails: every error becomes AWS's error response. */
@@ -87,7 +92,7 @@ export class Emulator {
 
   private admin(request: EmulatorRequest): Effect.Effect<EmulatorResponse> {
     const route = `${request.method} ${request.path.slice(ADMIN_PREFIX.length) || "/"}`
-    const handler = this.services.admin[route]
+    const handler = this.services.admin[route] ?? this.services.admin[`${route.slice(0, route.lastIndexOf("/"))}/*`]
     if (handler === undefined) {
       return Effect.succeed(json({ message: `no admin route ${route}` }, 404))
     }
@@ -117,7 +122,8 @@ export class Emulator {
       return this.logged(action, undefined, Effect.fail(AwsError.serialization("the request body is not a JSON object")))
     }
     const fields = input as Record<string, unknown>
-    return this.logged(action, resourceOf(fields), operation(fields))
+    const faulted = this.faults.check(action, service === this.services.streams ? "streams" : "dynamodb", fields)
+    return this.logged(action, resourceOf(fields), Effect.zipRight(faulted, Effect.suspend(() => operation(fields))))
   }
 
   private logged(

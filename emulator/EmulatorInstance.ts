@@ -8,6 +8,7 @@ import * as AdminApi from "./AdminApi.ts"
 import { Emulator, RequestLog } from "./Emulator.ts"
 import { EmulatorClock } from "./EmulatorClock.ts"
 import * as EmulatorConfig from "./EmulatorConfig.ts"
+import { Faults } from "./Faults.ts"
 import { Tables } from "./dynamodb/Tables.ts"
 import { Exports } from "./exports/Exports.ts"
 import * as S3Api from "./s3/S3Api.ts"
@@ -22,9 +23,10 @@ export interface EmulatorInstance {
   readonly streams: Streams
   readonly exports: Exports
   readonly s3: S3Store
+  readonly faults: Faults
   /** Brings time-driven work up to now: due exports complete, expired TTL items are deleted. */
   readonly tick: Effect.Effect<void>
-  /** Drops every table, stream, export, bucket and log entry. */
+  /** Drops every table, stream, export, bucket, fault rule and log entry. */
   readonly reset: Effect.Effect<void>
 }
 
@@ -34,18 +36,19 @@ export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}): Ef
     const clock = yield* EmulatorClock.make(config.clock, config.startTimeMs)
     const log = new RequestLog(clock)
     const streams = new Streams(config, clock)
+    const faults = new Faults((iterator) => streams.shardOfIterator(iterator))
     const tables = new Tables(config, clock, streams)
     const s3 = new S3Store()
-    const exports = new Exports(config, tables, s3)
+    const exports = new Exports(config, tables, s3, faults)
     let instance: EmulatorInstance | undefined
     const tick = Effect.zipRight(exports.settle(), Effect.ignore(tables.expireItems())).pipe(Effect.withClock(clock))
     const dynamodb = { ...tables.operations, ...exports.operations }
     const emulator = new Emulator(config, clock, log, {
       dynamodb,
       streams: streams.operations,
-      s3: S3Api.make(s3, log, config),
+      s3: S3Api.make(s3, log, config, faults),
       admin: AdminApi.make(() => instance!)
-    })
+    }, faults)
     instance = {
       emulator,
       config,
@@ -54,6 +57,7 @@ export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}): Ef
       streams,
       exports,
       s3,
+      faults,
       tick,
       reset: Effect.gen(function*() {
         const listed = yield* Effect.orElseSucceed(tables.operations.ListTables!({}), () => ({}))
@@ -64,6 +68,7 @@ export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}): Ef
         streams.reset()
         exports.reset()
         yield* s3.reset()
+        faults.clear()
         log.clear()
       }).pipe(Effect.withClock(clock))
     }

@@ -11,6 +11,7 @@ import * as ItemKey from "../../core/ItemKey.ts"
 import * as AwsError from "../AwsError.ts"
 import type { Operation, Operations } from "../Emulator.ts"
 import type { EmulatorConfig } from "../EmulatorConfig.ts"
+import { damage, Faults } from "../Faults.ts"
 import type { HistoryEntry, WireItem } from "../dynamodb/TableHistory.ts"
 import type { TableMeta, Tables } from "../dynamodb/Tables.ts"
 import { render } from "./ExportFiles.ts"
@@ -69,7 +70,8 @@ export class Exports {
   constructor(
     private readonly config: EmulatorConfig,
     private readonly tables: Tables,
-    private readonly buckets: ExportBuckets
+    private readonly buckets: ExportBuckets,
+    private readonly faults = new Faults()
   ) {}
 
   /** Completes the exports whose time has come (called before every export operation and by the clock's tick). */
@@ -120,8 +122,13 @@ export class Exports {
               outputView: job.viewType!
             })
       })
+      const fault = this.faults.matchExport(job.arn)
+      const damaged = fault === undefined ? undefined : files.find((file) =>
+        file.contentType === "application/x-gzip" && file.bytes.length > ExportLayout.EMPTY_GZIP.length
+      )
       for (const file of files) {
-        const written = yield* Effect.either(this.buckets.putObject(job.bucket, file.key, file.bytes, file.contentType))
+        const bytes = file === damaged ? damage(fault!.kind, file.bytes) : file.bytes
+        const written = yield* Effect.either(this.buckets.putObject(job.bucket, file.key, bytes, file.contentType))
         if (written._tag === "Left") return noSuchBucket()
       }
       job.itemCount = lines.length

@@ -10,6 +10,7 @@ import * as Md5 from "../../core/Md5.ts"
 import { AwsError, toXml } from "../AwsError.ts"
 import type { RequestLog, RestService } from "../Emulator.ts"
 import type { EmulatorConfig } from "../EmulatorConfig.ts"
+import { Faults } from "../Faults.ts"
 import { empty, type EmulatorRequest, type EmulatorResponse, xml } from "../Http.ts"
 import {
   DEFAULT_CONTENT_TYPE,
@@ -152,7 +153,7 @@ const objectHeaders = (object: S3Object): Record<string, string> => ({
   "accept-ranges": "bytes"
 })
 
-export const make = (store: S3Store, log: RequestLog, config: EmulatorConfig): RestService => {
+export const make = (store: S3Store, log: RequestLog, config: EmulatorConfig, faults = new Faults()): RestService => {
   let requests = 0
 
   const createBucket = (request: EmulatorRequest, bucket: string) =>
@@ -378,7 +379,7 @@ export const make = (store: S3Store, log: RequestLog, config: EmulatorConfig): R
       const { action, resource, run } = route(request)
       const entry = resource === undefined ? { action } : { action, resource }
       const ids = { "x-amz-request-id": requestId, "x-amz-id-2": requestId, "x-amzn-requestid": requestId }
-      return run.pipe(
+      return Effect.zipRight(faults.check(action, "s3"), run).pipe(
         Effect.catchAllDefect((defect) =>
           Effect.fail(error("InternalError", 500, `internal error: ${String(defect)}`))
         ),

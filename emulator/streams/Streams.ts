@@ -142,6 +142,11 @@ export class Streams {
     return this.signer.encode({ streamArn: stream.arn, shardId: shard.id, from, issuedMs: now, serial: this.issued++ })
   }
 
+  /** The shard an iterator of this emulator reads (expired or not), or `undefined` for a foreign one. */
+  shardOfIterator(token: string): Effect.Effect<string | undefined> {
+    return Effect.map(this.signer.decode(token), Option.match({ onNone: () => undefined, onSome: (p) => p.shardId }))
+  }
+
   /** The position of an iterator, or ValidationException (not ours) or ExpiredIteratorException. */
   resolveIterator(token: string, now: number): Effect.Effect<Position, AwsError.AwsError> {
     return Effect.flatMap(this.signer.decode(token), (position) => {
