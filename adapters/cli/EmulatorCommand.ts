@@ -3,8 +3,6 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
-import * as EmulatorInstance from "../../emulator/EmulatorInstance.ts"
-import * as NodeServer from "../../emulator/NodeServer.ts"
 
 const host = Options.text("host").pipe(
   Options.withDefault("127.0.0.1"),
@@ -23,6 +21,10 @@ const exportSeconds = Options.integer("export-seconds").pipe(
 
 export const command = Command.make("emulator", { host, port, clock, shards, exportSeconds }, (args) =>
   Effect.gen(function*() {
+    // Loaded on demand: the emulator brings dynalite and LevelDB, which the other commands do not need.
+    const [EmulatorInstance, NodeServer] = yield* Effect.promise(() =>
+      Promise.all([import("../../emulator/EmulatorInstance.ts"), import("../../emulator/NodeServer.ts")])
+    )
     const instance = yield* EmulatorInstance.make({
       clock: args.clock,
       shardsPerStream: args.shards,
