@@ -100,18 +100,42 @@ export class DynaliteStore {
 
   private capture(tableName: string, db: dynalite.ItemDb): dynalite.ItemDb {
     const onWrite = this.options.onWrite
-    const get = db.get.bind(db), put = db.put.bind(db), del = db.del.bind(db)
+    const lock = db.lock.bind(db), get = db.get.bind(db), put = db.put.bind(db), del = db.del.bind(db)
+    // Every dynalite write reads the item under the item's lock before it writes: that read is the old image, so it
+    // is kept (while the lock is held) instead of reading the item a second time.
+    const held = new Set<string>()
+    const reads = new Map<string, WireItem | undefined>()
+    const before = (key: string, then: (old: WireItem | undefined) => void) =>
+      reads.has(key) ? then(reads.get(key)) : get(key, (_, old) => then(old))
+    db.lock = (key, fn) =>
+      lock(key, (release) => {
+        held.add(key)
+        fn((cb) =>
+          release(((...args: Array<unknown>) => {
+            held.delete(key)
+            reads.delete(key)
+            return (cb as (...args: Array<unknown>) => void)(...args)
+          }) as typeof cb)
+        )
+      })
+    db.get = (key, cb) =>
+      get(key, (err, item) => {
+        if (held.has(key) && (!err || err.name === "NotFoundError")) reads.set(key, err ? undefined : item)
+        cb(err, item)
+      })
     db.put = (key: string, item: WireItem, cb: (err: Error | null) => void) =>
-      get(key, (_, old) =>
+      before(key, (old) =>
         put(key, item, (err) => {
+          reads.delete(key)
           if (!err) {
             onWrite(old === undefined ? { tableName, key, newImage: item } : { tableName, key, oldImage: old, newImage: item })
           }
           cb(err)
         }))
     db.del = (key: string, cb: (err: Error | null) => void) =>
-      get(key, (_, old) =>
+      before(key, (old) =>
         del(key, (err) => {
+          reads.delete(key)
           if (!err && old !== undefined) onWrite({ tableName, key, oldImage: old })
           cb(err)
         }))
