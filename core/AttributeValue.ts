@@ -1,7 +1,7 @@
 /**
  * The DynamoDB value model: all ten attribute types, lossless. Numbers stay decimal strings exactly as DynamoDB wrote
  * them, binary values are bytes, maps and items are `ReadonlyMap`s (so any attribute name, `__proto__` included, is
- * safe and order is kept), sets keep their order.
+ * safe), sets keep their order.
  *
  * @module
  */
@@ -64,7 +64,10 @@ export type AttributeValue = S | N | B | BOOL | NULL | M | L | SS | NS | BS
 /** The ten type tags, as DynamoDB JSON spells them. */
 export type Tag = AttributeValue["_tag"]
 
-/** An item (or a map value): attribute names to values, in the order they were read. */
+/**
+ * An item (or a map value): attribute names to values. DynamoDB maps are unordered; decoded maps keep the order of
+ * the parsed JSON object (where, as in every JavaScript object, integer-like names come first).
+ */
 export type Item = ReadonlyMap<string, AttributeValue>
 
 /** The type tags in DynamoDB's documentation order. */

@@ -26,7 +26,9 @@ const numberArbitrary = (): fc.Arbitrary<string> =>
           const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits
           return `${sign}${mantissa}${style}${exponent >= 0 ? "+" : "-"}${Math.abs(exponent)}`
         }
-        const plain = DynamoNumber.canonical(`${digits[0]}${digits.length > 1 ? "." + digits.slice(1) : ""}E${exponent}`)
+        const plain = DynamoNumber.canonical(
+          `${digits[0]}${digits.length > 1 ? "." + digits.slice(1) : ""}E${exponent}`
+        )
         return sign + (style === "plainPadded" && plain.includes(".") ? plain + "00" : plain)
       })
     }
@@ -103,7 +105,9 @@ export const N = Schema.TaggedStruct("N", { value: NumberText })
 export const B = Schema.TaggedStruct("B", { value: Schema.Uint8ArrayFromSelf })
 export const BOOL = Schema.TaggedStruct("BOOL", { value: Schema.Boolean })
 export const NULL = Schema.TaggedStruct("NULL", {})
-export const M = Schema.TaggedStruct("M", { value: Schema.ReadonlyMapFromSelf({ key: Schema.String, value: lazyValue }) })
+export const M = Schema.TaggedStruct("M", {
+  value: Schema.ReadonlyMapFromSelf({ key: Schema.String, value: lazyValue })
+})
 export const L = Schema.TaggedStruct("L", { value: Schema.Array(lazyValue) })
 export const SS = Schema.TaggedStruct("SS", {
   value: Schema.Array(Schema.String).pipe(Schema.minItems(1), Schema.filter(unique((s: string) => s)))
@@ -147,30 +151,34 @@ const JsonObject = Schema.declare(
 
 // Not `Schema.Record`: its decoded objects drop an own `__proto__` key, which is a legal attribute name.
 const wireRecord = (value: Schema.Schema<AV.AttributeValue, unknown>) =>
-  Schema.transformOrFail(JsonObject, Schema.ReadonlyMapFromSelf({ key: Schema.String, value: Schema.typeSchema(value) }), {
-    strict: true,
-    decode: (record, options) =>
-      Effect.gen(function*() {
-        const out = new Map<string, AV.AttributeValue>()
-        for (const name in record) {
-          const decoded = yield* ParseResult.decodeUnknown(value)(record[name], options).pipe(
-            Effect.mapError((issue) => new ParseResult.Pointer(name, record, issue))
-          )
-          out.set(name, decoded)
-        }
-        return out
-      }),
-    encode: (map, options) =>
-      Effect.gen(function*() {
-        const out: Record<string, unknown> = Object.create(null)
-        for (const [name, item] of map) {
-          out[name] = yield* ParseResult.encodeUnknown(value)(item, options).pipe(
-            Effect.mapError((issue) => new ParseResult.Pointer(name, map, issue))
-          )
-        }
-        return out
-      })
-  })
+  Schema.transformOrFail(
+    JsonObject,
+    Schema.ReadonlyMapFromSelf({ key: Schema.String, value: Schema.typeSchema(value) }),
+    {
+      strict: true,
+      decode: (record, options) =>
+        Effect.gen(function* () {
+          const out = new Map<string, AV.AttributeValue>()
+          for (const name in record) {
+            const decoded = yield* ParseResult.decodeUnknown(value)(record[name], options).pipe(
+              Effect.mapError((issue) => new ParseResult.Pointer(name, record, issue))
+            )
+            out.set(name, decoded)
+          }
+          return out
+        }),
+      encode: (map, options) =>
+        Effect.gen(function* () {
+          const out: Record<string, unknown> = Object.create(null)
+          for (const [name, item] of map) {
+            out[name] = yield* ParseResult.encodeUnknown(value)(item, options).pipe(
+              Effect.mapError((issue) => new ParseResult.Pointer(name, map, issue))
+            )
+          }
+          return out
+        })
+    }
+  )
 
 const tagged = <const T extends AV.Tag, W, I, A extends AV.AttributeValue>(
   tag: T,
@@ -204,7 +212,9 @@ export const AttributeValueFromDynamoJson: Schema.Schema<AV.AttributeValue, unkn
 ) as unknown as Schema.Schema<AV.AttributeValue, unknown>
 
 /** An item in DynamoDB JSON (an object of attribute values) decoded into the model. */
-export const ItemFromDynamoJson: Schema.Schema<AV.Item, unknown> = wireRecord(AttributeValueFromDynamoJson) as unknown as Schema.Schema<AV.Item, unknown>
+export const ItemFromDynamoJson: Schema.Schema<AV.Item, unknown> = wireRecord(
+  AttributeValueFromDynamoJson
+) as unknown as Schema.Schema<AV.Item, unknown>
 
 /** `Arbitrary` of the model, for property tests. */
 export const arbitrary = Arbitrary.make(AttributeValue)

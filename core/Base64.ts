@@ -14,22 +14,23 @@ const sextet = (text: string, index: number): number => {
 }
 
 /**
- * Decodes base64 text into bytes. Returns `undefined` when the text is not canonical padded base64: a length that is
- * not a multiple of 4, a character outside the alphabet, misplaced padding, or non-zero bits after the last byte.
+ * Decodes base64 text (or the part of `text` from `start` to `end`) into bytes. Returns `undefined` when it is not
+ * canonical padded base64: a length that is not a multiple of 4, a character outside the alphabet, misplaced padding,
+ * or non-zero bits after the last byte.
  *
  * @example
  * decode("AAEC") // Uint8Array [0, 1, 2]
  * decode("AAE")  // undefined (not padded)
  */
-export const decode = (text: string): Uint8Array<ArrayBuffer> | undefined => {
-  const length = text.length
+export const decode = (text: string, start = 0, end = text.length): Uint8Array<ArrayBuffer> | undefined => {
+  const length = end - start
   if (length % 4 !== 0) return undefined
   if (length === 0) return new Uint8Array(0)
-  const padding = text.charCodeAt(length - 1) === 61 ? (text.charCodeAt(length - 2) === 61 ? 2 : 1) : 0
+  const padding = text.charCodeAt(end - 1) === 61 ? (text.charCodeAt(end - 2) === 61 ? 2 : 1) : 0
   const out = new Uint8Array((length / 4) * 3 - padding)
-  const full = padding === 0 ? length : length - 4
+  const full = padding === 0 ? end : end - 4
   let o = 0
-  for (let i = 0; i < full; i += 4) {
+  for (let i = start; i < full; i += 4) {
     const a = sextet(text, i), b = sextet(text, i + 1), c = sextet(text, i + 2), d = sextet(text, i + 3)
     if ((a | b | c | d) < 0) return undefined
     const n = (a << 18) | (b << 12) | (c << 6) | d

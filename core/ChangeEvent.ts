@@ -61,6 +61,6 @@ export interface ChangeEvent {
 export const isTtlIdentity = (userIdentity: unknown): boolean => {
   if (typeof userIdentity !== "object" || userIdentity === null) return false
   const identity = userIdentity as Record<string, unknown>
-  return (identity.Type ?? identity.type) === "Service" &&
-    (identity.PrincipalId ?? identity.principalId) === "dynamodb.amazonaws.com"
+  return (identity.Type ?? identity.type) === "Service"
+    && (identity.PrincipalId ?? identity.principalId) === "dynamodb.amazonaws.com"
 }

@@ -61,8 +61,6 @@ const within = (error: unknown, segment: string | number): never => {
   throw error
 }
 
-const TAGS = new Set(["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"])
-
 const decodeValue = (json: unknown): AttributeValue => {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return fail(`expected an attribute value such as {"S": "text"}, got ${describe(json)}`)
@@ -73,44 +71,49 @@ const decodeValue = (json: unknown): AttributeValue => {
     tag = key
   }
   if (tag === undefined) return fail("an attribute value has exactly one type tag, found none")
-  if (!TAGS.has(tag)) {
-    return fail(`unknown type tag ${JSON.stringify(tag)}: expected one of S, N, B, BOOL, NULL, M, L, SS, NS, BS`)
-  }
+  let value: AttributeValue | undefined
   try {
-    return decodePayload(tag, (json as Record<string, unknown>)[tag])
+    value = decodePayload(tag, json as Record<string, unknown>)
   } catch (error) {
     return within(error, tag)
   }
+  return value
+    ?? fail(`unknown type tag ${JSON.stringify(tag)}: expected one of S, N, B, BOOL, NULL, M, L, SS, NS, BS`)
 }
 
-const decodePayload = (tag: string, inner: unknown): AttributeValue => {
+/** The value under `tag`, or `undefined` when `tag` is not a type tag. */
+const decodePayload = (tag: string, json: Record<string, unknown>): AttributeValue | undefined => {
   switch (tag) {
     case "S":
-      return { _tag: "S", value: decodeString(inner) }
+      return { _tag: "S", value: decodeString(json.S) }
     case "N":
-      return { _tag: "N", value: decodeNumber(inner) }
+      return { _tag: "N", value: decodeNumber(json.N) }
     case "B":
-      return { _tag: "B", value: decodeBytes(inner) }
-    case "BOOL":
+      return { _tag: "B", value: decodeBytes(json.B) }
+    case "BOOL": {
+      const inner = json.BOOL
       return typeof inner === "boolean"
         ? { _tag: "BOOL", value: inner }
         : fail(`expected true or false, got ${describe(inner)}`)
-    case "NULL":
+    }
+    case "NULL": {
+      const inner = json.NULL
       return inner === true ? { _tag: "NULL" } : fail(`NULL must be true, got ${JSON.stringify(inner) ?? "nothing"}`)
+    }
     case "M":
-      return { _tag: "M", value: decodeMap(inner) }
+      return { _tag: "M", value: decodeMap(json.M) }
     case "L":
-      return { _tag: "L", value: decodeList(inner) }
+      return { _tag: "L", value: decodeList(json.L) }
     case "SS":
-      return { _tag: "SS", value: decodeSet(inner, decodeString, identity) }
+      return { _tag: "SS", value: decodeStringSet(json.SS) }
     case "NS":
-      return { _tag: "NS", value: decodeSet(inner, decodeNumber, DynamoNumber.canonical) }
+      return { _tag: "NS", value: decodeNumberSet(json.NS) }
+    case "BS":
+      return { _tag: "BS", value: decodeBinarySet(json.BS) }
     default:
-      return { _tag: "BS", value: decodeSet(inner, decodeBase64Text, identity).map((text) => Base64.decode(text)!) }
+      return undefined
   }
 }
-
-const identity = <A>(a: A): A => a
 
 const decodeString = (json: unknown): string =>
   typeof json === "string" ? json : fail(`expected a string, got ${describe(json)}`)
@@ -123,11 +126,6 @@ const decodeNumber = (json: unknown): string => {
 
 const notBase64 = (text: string): never =>
   fail(`${JSON.stringify(text.length > 40 ? text.slice(0, 40) + "…" : text)} is not valid base64`)
-
-const decodeBase64Text = (json: unknown): string => {
-  if (typeof json !== "string") return fail(`expected base64 text, got ${describe(json)}`)
-  return Base64.decode(json) === undefined ? notBase64(json) : json
-}
 
 const decodeBytes = (json: unknown): Uint8Array => {
   if (typeof json !== "string") return fail(`expected base64 text, got ${describe(json)}`)
@@ -147,18 +145,81 @@ const decodeList = (json: unknown): ReadonlyArray<AttributeValue> => {
   return out
 }
 
-const decodeSet = <A>(json: unknown, decode: (json: unknown) => A, key: (a: A) => string): ReadonlyArray<A> => {
+const setElements = (json: unknown): ReadonlyArray<unknown> => {
   if (!Array.isArray(json)) return fail(`expected an array, got ${describe(json)}`)
   if (json.length === 0) return fail("a set cannot be empty")
-  const out = new Array<A>(json.length)
-  const seen = new Set<string>()
-  for (let i = 0; i < json.length; i++) {
+  return json
+}
+
+// Sets are small: up to this size, looking for a duplicate among the earlier keys costs less than building a `Set`.
+const SMALL_SET = 16
+
+/**
+ * Checks that the key of element `i` differs from those before it (`keys[0..i)`), with `seen` holding them all for
+ * large sets. Keys are canonical: equal exactly when DynamoDB sees the same element.
+ */
+const checkDistinct = (keys: Array<string>, i: number, seen: Set<string> | undefined, element: unknown): void => {
+  const key = keys[i]!
+  let duplicate: boolean
+  if (seen === undefined) {
+    duplicate = false
+    for (let j = 0; j < i; j++) {
+      if (keys[j] === key) {
+        duplicate = true
+        break
+      }
+    }
+  } else {
+    duplicate = seen.has(key)
+    seen.add(key)
+  }
+  if (duplicate) fail(`a set cannot hold duplicates: ${JSON.stringify(element)} is there twice`)
+}
+
+const decodeStringSet = (json: unknown): ReadonlyArray<string> => {
+  const elements = setElements(json)
+  const out = new Array<string>(elements.length)
+  const seen = elements.length > SMALL_SET ? new Set<string>() : undefined
+  for (let i = 0; i < elements.length; i++) {
     try {
-      const element = decode(json[i])
-      const k = key(element)
-      if (seen.has(k)) fail(`a set cannot hold duplicates: ${JSON.stringify(json[i])} is there twice`)
-      seen.add(k)
-      out[i] = element
+      out[i] = decodeString(elements[i])
+      checkDistinct(out, i, seen, elements[i])
+    } catch (error) {
+      within(error, i)
+    }
+  }
+  return out
+}
+
+const decodeNumberSet = (json: unknown): ReadonlyArray<string> => {
+  const elements = setElements(json)
+  const out = new Array<string>(elements.length)
+  const keys = new Array<string>(elements.length)
+  const seen = elements.length > SMALL_SET ? new Set<string>() : undefined
+  for (let i = 0; i < elements.length; i++) {
+    try {
+      const text = decodeNumber(elements[i])
+      out[i] = text
+      keys[i] = DynamoNumber.canonical(text)
+      checkDistinct(keys, i, seen, elements[i])
+    } catch (error) {
+      within(error, i)
+    }
+  }
+  return out
+}
+
+// Canonical base64 spells each byte string one way: the texts serve as keys.
+const decodeBinarySet = (json: unknown): ReadonlyArray<Uint8Array> => {
+  const elements = setElements(json)
+  const out = new Array<Uint8Array>(elements.length)
+  const keys = new Array<string>(elements.length)
+  const seen = elements.length > SMALL_SET ? new Set<string>() : undefined
+  for (let i = 0; i < elements.length; i++) {
+    try {
+      out[i] = decodeBytes(elements[i])
+      keys[i] = elements[i] as string
+      checkDistinct(keys, i, seen, elements[i])
     } catch (error) {
       within(error, i)
     }

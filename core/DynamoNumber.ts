@@ -92,9 +92,90 @@ export const parse = (text: string): Decimal | string => {
  * "the number …".
  */
 export const check = (text: string): string | undefined => {
+  if (scan(text, 0, text.length) !== SLOW) return undefined
   const parsed = parse(text)
   if (typeof parsed === "string") return `${JSON.stringify(text)} is not a decimal number: ${parsed}`
   return checkDecimal(text, parsed)
+}
+
+// What `scan` finds: a valid number, a valid number already in canonical form, or anything else (left to `parse`).
+const SLOW = 0
+const VALID = 1
+const CANONICAL = 2
+
+/**
+ * The hot path of {@link check} and {@link canonical}: one pass over the text, allocating nothing. It answers
+ * VALID or CANONICAL only when `parse` and `checkDecimal` would accept the text; everything else, including every
+ * error, goes the slow way, which says what is wrong.
+ */
+const scan = (text: string, start: number, end: number): number => {
+  const length = end
+  let i = start
+  let code = text.charCodeAt(start)
+  let canonical = true
+  if (code === 45) i++
+  else if (code === 43) {
+    i++
+    canonical = false
+  }
+  const intStart = i
+  let count = 0 // digits seen, integer and fraction
+  let first = -1 // index among the digits of the first non-zero one
+  let last = -1
+  for (; i < length; i++, count++) {
+    code = text.charCodeAt(i)
+    if (code < 48 || code > 57) break
+    if (code !== 48) {
+      if (first < 0) first = count
+      last = count
+    }
+  }
+  const intDigits = count
+  let dot = false
+  if (i < length && code === 46) {
+    dot = true
+    for (i++; i < length; i++, count++) {
+      code = text.charCodeAt(i)
+      if (code < 48 || code > 57) break
+      if (code !== 48) {
+        if (first < 0) first = count
+        last = count
+      }
+    }
+  }
+  if (count === 0) return SLOW
+  let exp = 0
+  if (i < length && (code | 32) === 101) {
+    canonical = false
+    i++
+    const sign = text.charCodeAt(i)
+    const negative = sign === 45
+    if (negative || sign === 43) i++
+    const expStart = i
+    let significant = 0
+    for (; i < length; i++) {
+      code = text.charCodeAt(i)
+      if (code < 48 || code > 57) break
+      if (significant > 0 || code !== 48) {
+        if (++significant > 6) return SLOW
+        exp = exp * 10 + code - 48
+      }
+    }
+    if (i === expStart) return SLOW
+    if (negative) exp = -exp
+  }
+  if (i !== length) return SLOW
+  if (first < 0) return canonical && end - start === 1 ? CANONICAL : VALID
+  if (last - first + 1 > MAX_SIGNIFICANT_DIGITS) return SLOW
+  const exponent = intDigits - first - 1 + exp
+  if (exponent < MIN_EXPONENT || exponent > MAX_EXPONENT) return SLOW
+  if (!canonical || intDigits === 0) return VALID
+  const leadingZero = text.charCodeAt(intStart) === 48
+  if (dot) {
+    // `1.5` and `0.05`, not `01.5`, `1.`, `1.50` or `0.`
+    return last === count - 1 && count > intDigits && (leadingZero ? intDigits === 1 : true) ? CANONICAL : VALID
+  }
+  return leadingZero ? VALID : CANONICAL
 }
 
 const checkDecimal = (text: string, decimal: Decimal): string | undefined => {
@@ -111,6 +192,18 @@ const checkDecimal = (text: string, decimal: Decimal): string | undefined => {
 export const isValid = (text: string): boolean => check(text) === undefined
 
 /**
+ * For parsers that find numbers inside a larger text: how `text` from `start` to `end` reads as a number, without
+ * slicing it in the common cases: `"canonical"` (valid, and in {@link canonical} form), `"valid"` or `"invalid"`.
+ */
+export const classify = (text: string, start = 0, end = text.length): "canonical" | "valid" | "invalid" => {
+  const scanned = scan(text, start, end)
+  if (scanned === CANONICAL) return "canonical"
+  if (scanned === VALID) return "valid"
+  // What the scan leaves is invalid, or valid with an exponent (so not canonical).
+  return check(text.slice(start, end)) === undefined ? "valid" : "invalid"
+}
+
+/**
  * The canonical plain-decimal form of a valid number: no exponent, no leading zeros, no trailing fractional zeros,
  * `0` for any zero. Two numbers are equal in DynamoDB exactly when their canonical forms are equal.
  *
@@ -119,6 +212,7 @@ export const isValid = (text: string): boolean => check(text) === undefined
  * canonical("-0.0")   // "0"
  */
 export const canonical = (text: string): string => {
+  if (scan(text, 0, text.length) === CANONICAL) return text
   const parsed = parse(text)
   if (typeof parsed === "string") throw new Error(`not a number: ${text}`)
   return render(parsed)

@@ -96,7 +96,9 @@ const decodeJson = Schema.decodeUnknownEither(EnvelopeJson)
 const firstIssue = (error: ParseResult.ParseError): string => {
   const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
   if (issue === undefined) return error.message
-  return `${["$", ...issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`)].join("")}: ${issue.message}`
+  return `${
+    ["$", ...issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`)].join("")
+  }: ${issue.message}`
 }
 
 /** Reads back one envelope line in the `dynamodb` format. */

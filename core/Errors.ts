@@ -62,8 +62,8 @@ export class ExportFileMissing extends Data.TaggedError("ExportFileMissing")<{
   readonly file: string
 }> {
   override get message() {
-    return `data file ${this.file} is named in the export manifest but missing: copy the whole export (every file ` +
-      `under the manifest's keys) or export the table again`
+    return `data file ${this.file} is named in the export manifest but missing: copy the whole export (every file `
+      + `under the manifest's keys) or export the table again`
   }
 }
 
@@ -97,8 +97,8 @@ export class ExportFileMismatch extends Data.TaggedError("ExportFileMismatch")<{
   readonly actual: string
 }> {
   override get message() {
-    return `data file ${this.file}: the manifest says ${this.what} ${this.expected} but the file has ${this.actual}; ` +
-      `the export is damaged or incomplete: copy it again from S3 or export the table again`
+    return `data file ${this.file}: the manifest says ${this.what} ${this.expected} but the file has ${this.actual}; `
+      + `the export is damaged or incomplete: copy it again from S3 or export the table again`
   }
 }
 

@@ -19,7 +19,26 @@ import * as Md5 from "./Md5.ts"
 
 /** The gzip of nothing, exactly as AWS writes an empty partition (20 bytes). */
 export const EMPTY_GZIP: Uint8Array = Uint8Array.of(
-  0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  0x1f,
+  0x8b,
+  0x08,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0xff,
+  0x03,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0
 )
 
 /** AWS's gzip headers say "unknown OS" (byte 9 = 0xff); a deflater's own header is patched to match, in place. */
@@ -57,7 +76,8 @@ export const dataFileName = (random: Uint8Array): string => {
 const root = (prefix: string | undefined): string => (prefix ?? "").replace(/\/+$/, "")
 
 /** The folder of an export: `[prefix/]AWSDynamoDB/<ExportId>`. */
-export const exportDirectory = (prefix: string | undefined, id: string): string => join(root(prefix), `AWSDynamoDB/${id}`)
+export const exportDirectory = (prefix: string | undefined, id: string): string =>
+  join(root(prefix), `AWSDynamoDB/${id}`)
 
 /** Where an export's data files go: its own `data/` (full) or the shared `[prefix/]AWSDynamoDB/data` (incremental). */
 export const dataDirectory = (prefix: string | undefined, id: string, type: "FULL_EXPORT" | "INCREMENTAL_EXPORT") =>

@@ -118,8 +118,8 @@ export const parseSummary = (text: string, file: string): Either.Either<ExportSu
       return Either.left(
         new ExportManifestInvalid({
           file,
-          reason: `the export's format is ${summary.outputFormat}; backstream reads DYNAMODB_JSON exports: export ` +
-            `again with --export-format DYNAMODB_JSON`
+          reason: `the export's format is ${summary.outputFormat}; backstream reads DYNAMODB_JSON exports: export `
+            + `again with --export-format DYNAMODB_JSON`
         })
       )
     }
@@ -129,7 +129,10 @@ export const parseSummary = (text: string, file: string): Either.Either<ExportSu
     }
     if (type === "INCREMENTAL_EXPORT" && (summary.exportFromTime === undefined || summary.exportToTime === undefined)) {
       return Either.left(
-        new ExportManifestInvalid({ file, reason: "an incremental export's summary has no exportFromTime/exportToTime" })
+        new ExportManifestInvalid({
+          file,
+          reason: "an incremental export's summary has no exportFromTime/exportToTime"
+        })
       )
     }
     const time = (text: string | undefined) => (text === undefined ? {} : Date.parse(text))
@@ -183,8 +186,8 @@ export const parseFiles = (
     return Either.left(
       new ExportManifestInvalid({
         file,
-        reason: `its files hold ${total} items but the summary says ${summary.itemCount}: the file list is ` +
-          `incomplete or belongs to another export`
+        reason: `its files hold ${total} items but the summary says ${summary.itemCount}: the file list is `
+          + `incomplete or belongs to another export`
       })
     )
   }

@@ -1,14 +1,15 @@
 /**
  * Reads a DynamoDB export (full or incremental) from an {@link ObjectStore} as a stream of change events, verified:
  * every data file the manifest names is read (never a folder listing), its MD5 and item count are checked against
- * the manifest, and every line is decoded or reported with its file, line and JSON path. Several files are read at
- * once, with events emitted in manifest order, in memory bounded by the concurrency, whatever the export's size.
+ * the manifest, and every line is decoded or reported with its file, line and JSON path. Files are decoded one at a
+ * time, in manifest order, while the next ones are opened ahead (their latency hidden); memory is that of one file's
+ * chunks in flight, whatever the export's size.
  *
  * Effect works at the level of files and chunks; inside a chunk, plain loops (see the benchmark in `test/bench`).
  *
  * @module
  */
-import { Chunk, Effect, Either, Stream } from "effect"
+import { Chunk, Effect, Either, Option, type Scope, Stream } from "effect"
 import * as Base64 from "./Base64.ts"
 import type { ChangeEvent } from "./ChangeEvent.ts"
 import * as Decompressor from "./Decompressor.ts"
@@ -26,13 +27,16 @@ import type { KeySchema } from "./ItemKey.ts"
 import { LineSplitter } from "./LineSplitter.ts"
 import * as Md5 from "./Md5.ts"
 import { ObjectStore, readText } from "./ObjectStore.ts"
-import { orderedConcurrently } from "./internal/orderedConcurrently.ts"
+import { openAhead } from "./internal/openAhead.ts"
 
 /** How to read an export. */
 export interface ReadOptions {
   /** The table's key schema, so that a full export's events carry their key. */
   readonly keySchema?: KeySchema
-  /** How many data files to read at once (default 4). */
+  /**
+   * How many data files to have open at once: the one being decoded and the next ones, opened ahead so that their
+   * bytes are on their way when their turn comes (default 4). Decoding runs one file at a time whatever this is.
+   */
   readonly concurrency?: number
   /** Gunzip (default: the web `DecompressionStream`). */
   readonly decompress?: Decompressor.Decompressor
@@ -42,6 +46,10 @@ export interface ReadOptions {
 
 const DEFAULT_CONCURRENCY = 4
 
+// Events are decoded and emitted this many at a time: few enough that those waiting to be consumed when the garbage
+// collector runs are cheap to keep, many enough that the stream's cost per chunk does not show.
+const BATCH = 128
+
 /**
  * Reads and checks an export's manifests: the summary at `summaryKey`, then the file list it names (checked against
  * `manifest-files.md5` when that file is present).
@@ -50,7 +58,7 @@ export const openManifest = (
   summaryKey: string,
   options: Pick<ReadOptions, "md5"> = {}
 ): Effect.Effect<ExportManifest.ExportManifest, ExportManifestInvalid, ObjectStore> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const store = yield* ObjectStore
     const read = (key: string, what: string) =>
       readText(store, key).pipe(
@@ -61,10 +69,13 @@ export const openManifest = (
           })
         )
       )
-    const summary = yield* Either.match(ExportManifest.parseSummary(yield* read(summaryKey, "the summary"), summaryKey), {
-      onLeft: Effect.fail,
-      onRight: Effect.succeed
-    })
+    const summary = yield* Either.match(
+      ExportManifest.parseSummary(yield* read(summaryKey, "the summary"), summaryKey),
+      {
+        onLeft: Effect.fail,
+        onRight: Effect.succeed
+      }
+    )
     const filesText = yield* read(summary.manifestFilesKey, "the file list")
     const md5Key = summary.manifestFilesKey.replace(/\.json$/, ".md5")
     const expected = yield* readText(store, md5Key).pipe(
@@ -108,6 +119,155 @@ const reasonOf = (cause: unknown): string => {
     : `not valid gzip data (${message})`
 }
 
+/** Opens a data file: its body, not read yet, cancelled when the scope closes if it is never read. */
+const openDataFile = (
+  file: ExportManifest.DataFile
+): Effect.Effect<ReadableStream<Uint8Array>, ExportError, ObjectStore | Scope.Scope> =>
+  Effect.flatMap(ObjectStore, (store) =>
+    Effect.acquireRelease(
+      store.getObject(file.dataFileS3Key).pipe(
+        Effect.mapError((error) =>
+          error._tag === "ObjectNotFound"
+            ? new ExportFileMissing({ file: file.dataFileS3Key })
+            : new ExportFileUnreadable({ file: file.dataFileS3Key, reason: error.reason })
+        )
+      ),
+      (body) => Effect.promise(() => body.locked ? Promise.resolve() : body.cancel().catch(() => {}))
+    ))
+
+/**
+ * Decodes a data file's lines as plain code: `feed` takes the decompressed bytes chunk by chunk, `decode` gives the
+ * events of the complete lines, a batch at a time; `end` gives the last line's event, then checks the MD5 and the
+ * item count. They throw the file's {@link ExportError}s; `decode` first returns the events before a bad line, and
+ * throws at the next call.
+ */
+const lineDecoder = (
+  manifest: ExportManifest.ExportManifest,
+  file: ExportManifest.DataFile,
+  options: ReadOptions,
+  hasher: Md5.Hasher
+) => {
+  const key = file.dataFileS3Key
+  const context = lineContext(manifest.summary, key, options)
+  const splitter = new LineSplitter()
+  const decoder = new TextDecoder("utf-8", { fatal: true })
+  let line = 0
+
+  const decode = (bytes: Uint8Array): ChangeEvent => {
+    line++
+    if (line > file.itemCount) {
+      throw new ExportFileMismatch({
+        file: key,
+        what: "itemCount",
+        expected: String(file.itemCount),
+        actual: `more (line ${line} is one too many)`
+      })
+    }
+    let text: string
+    try {
+      text = decoder.decode(bytes)
+    } catch {
+      throw new ExportLineInvalid({ file: key, line, path: "$", reason: "the line is not valid UTF-8" })
+    }
+    return ExportLine.decodeTextUnsafe(text, line, context)
+  }
+
+  let lines: Array<Uint8Array> = []
+  let next = 0
+  let failure: unknown = undefined
+  return {
+    /** Takes the next chunk of bytes, once the lines of the previous ones are all decoded. */
+    feed: (bytes: Uint8Array): void => {
+      lines = splitter.push(bytes)
+      next = 0
+    },
+    /** Whether complete lines wait to be decoded (or a bad line to be reported). */
+    waiting: (): boolean => next < lines.length || failure !== undefined,
+    /** Decodes up to `max` waiting lines. */
+    decode: (max: number): Array<ChangeEvent> => {
+      if (failure !== undefined) throw failure
+      const events: Array<ChangeEvent> = []
+      const stop = Math.min(lines.length, next + max)
+      try {
+        while (next < stop) events.push(decode(lines[next++]!))
+      } catch (error) {
+        if (events.length === 0) throw error
+        failure = error
+      }
+      if (next === lines.length) lines = []
+      return events
+    },
+    end: (): Array<ChangeEvent> => {
+      const last = splitter.end()
+      const events = last !== undefined && last.length > 0 ? [decode(last)] : []
+      const md5 = Base64.encode(hasher.digest())
+      if (md5 !== file.md5Checksum) {
+        throw new ExportFileMismatch({ file: key, what: "md5Checksum", expected: file.md5Checksum, actual: md5 })
+      }
+      if (line !== file.itemCount) {
+        throw new ExportFileMismatch({
+          file: key,
+          what: "itemCount",
+          expected: String(file.itemCount),
+          actual: String(line)
+        })
+      }
+      return events
+    }
+  }
+}
+
+/**
+ * A data file's events from its body, in line order, then the MD5 and item-count checks. Each pull reads one chunk
+ * of decompressed bytes and decodes it in a plain loop: the bytes never travel through the stream, only the events.
+ */
+const dataFileEvents = (
+  manifest: ExportManifest.ExportManifest,
+  file: ExportManifest.DataFile,
+  body: ReadableStream<Uint8Array>,
+  options: ReadOptions
+): Stream.Stream<ChangeEvent, ExportError> =>
+  Stream.unwrapScoped(Effect.gen(function* () {
+    const hasher = (options.md5 ?? Md5.md5)()
+    const hashed = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          hasher.update(chunk)
+          controller.enqueue(chunk)
+        }
+      })
+    )
+    const reader = yield* Effect.acquireRelease(
+      Effect.sync(() => (options.decompress ?? Decompressor.web)(hashed).getReader()),
+      (reader) => Effect.promise(() => reader.cancel().catch(() => {}))
+    )
+    const lines = lineDecoder(manifest, file, options, hasher)
+    let ended = false
+    const decoded = (read: ReadableStreamReadResult<Uint8Array> | undefined) => {
+      try {
+        if (read !== undefined) {
+          if (read.done) {
+            ended = true
+            return Effect.succeed(Chunk.unsafeFromArray(lines.end()))
+          }
+          lines.feed(read.value)
+        }
+        return Effect.succeed(Chunk.unsafeFromArray(lines.decode(BATCH)))
+      } catch (error) {
+        return Effect.fail(Option.some(error as ExportError))
+      }
+    }
+    const read = Effect.tryPromise({
+      try: () => reader.read(),
+      catch: (cause) =>
+        Option.some<ExportError>(new ExportFileUnreadable({ file: file.dataFileS3Key, reason: reasonOf(cause) }))
+    })
+    const pull = Effect.suspend(() =>
+      lines.waiting() ? decoded(undefined) : ended ? Effect.fail(Option.none()) : Effect.flatMap(read, decoded)
+    )
+    return Stream.repeatEffectChunkOption(pull)
+  }))
+
 /**
  * Reads one data file of an export: its events in line order, then the MD5 and item-count checks. Events are
  * emitted as the file is read; a failed check fails the stream after them, so a consumer must treat the file as
@@ -118,102 +278,10 @@ export const readDataFile = (
   file: ExportManifest.DataFile,
   options: ReadOptions = {}
 ): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const store = yield* ObjectStore
-    const key = file.dataFileS3Key
-    const body = yield* store.getObject(key).pipe(
-      Effect.mapError((error) =>
-        error._tag === "ObjectNotFound"
-          ? new ExportFileMissing({ file: key })
-          : new ExportFileUnreadable({ file: key, reason: error.reason })
-      )
-    )
-    const hasher = (options.md5 ?? Md5.md5)()
-    const hashed = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          hasher.update(chunk)
-          controller.enqueue(chunk)
-        }
-      })
-    )
-    const inflated = (options.decompress ?? Decompressor.web)(hashed)
-    const context = lineContext(manifest.summary, key, options)
-    const splitter = new LineSplitter()
-    const decoder = new TextDecoder("utf-8", { fatal: true })
-    let line = 0
-
-    const decode = (bytes: Uint8Array): ChangeEvent => {
-      line++
-      if (line > file.itemCount) {
-        throw new ExportFileMismatch({
-          file: key,
-          what: "itemCount",
-          expected: String(file.itemCount),
-          actual: `more (line ${line} is item ${line})`
-        })
-      }
-      let text: string
-      try {
-        text = decoder.decode(bytes)
-      } catch {
-        throw new ExportLineInvalid({ file: key, line, path: "$", reason: "the line is not valid UTF-8" })
-      }
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch (error) {
-        throw new ExportLineInvalid({ file: key, line, path: "$", reason: `not JSON (${(error as Error).message})` })
-      }
-      return ExportLine.decodeUnsafe(json, line, context)
-    }
-
-    const decodeChunk = (chunk: Chunk.Chunk<Uint8Array>): Effect.Effect<Chunk.Chunk<ChangeEvent>, ExportError> =>
-      Effect.suspend(() => {
-        const events: Array<ChangeEvent> = []
-        try {
-          for (const bytes of chunk) {
-            for (const text of splitter.push(bytes)) events.push(decode(text))
-          }
-        } catch (error) {
-          return Effect.fail(error as ExportError)
-        }
-        return Effect.succeed(Chunk.unsafeFromArray(events))
-      })
-
-    const finish = Effect.suspend(() => {
-      const last = splitter.end()
-      let events: Array<ChangeEvent> = []
-      if (last !== undefined && last.length > 0) {
-        try {
-          events = [decode(last)]
-        } catch (error) {
-          return Effect.fail(error as ExportError)
-        }
-      }
-      const md5 = Base64.encode(hasher.digest())
-      if (md5 !== file.md5Checksum) {
-        return Effect.fail(new ExportFileMismatch({ file: key, what: "md5Checksum", expected: file.md5Checksum, actual: md5 }))
-      }
-      if (line !== file.itemCount) {
-        return Effect.fail(
-          new ExportFileMismatch({ file: key, what: "itemCount", expected: String(file.itemCount), actual: String(line) })
-        )
-      }
-      return Effect.succeed(events)
-    })
-
-    return Stream.fromReadableStream({
-      evaluate: () => inflated,
-      onError: (cause): ExportError => new ExportFileUnreadable({ file: key, reason: reasonOf(cause) })
-    }).pipe(
-      Stream.mapChunksEffect(decodeChunk),
-      Stream.concat(Stream.fromIterableEffect(finish))
-    )
-  }))
+  Stream.unwrapScoped(Effect.map(openDataFile(file), (body) => dataFileEvents(manifest, file, body, options)))
 
 /**
- * Reads a whole export: its manifests, then every data file, `concurrency` at a time, events in manifest order.
+ * Reads a whole export: its manifests, then every data file in manifest order, the next ones opened ahead.
  *
  * @example
  * read("AWSDynamoDB/01768385930622-efd1a093/manifest-summary.json", { keySchema: ItemKey.make("pk", "sk") })
@@ -226,12 +294,14 @@ export const read = (
     Effect.map(openManifest(summaryKey, options), (manifest) => readFiles(manifest, options))
   )
 
-/** Reads the data files of an opened export, `concurrency` at a time, events in manifest order. */
+/** Reads the data files of an opened export in manifest order, up to `concurrency` of them open at once. */
 export const readFiles = (
   manifest: ExportManifest.ExportManifest,
   options: ReadOptions = {}
 ): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
-  orderedConcurrently(
-    manifest.files.map((file) => readDataFile(manifest, file, options)),
-    Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
+  openAhead(
+    manifest.files,
+    Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY),
+    openDataFile,
+    (body, file) => dataFileEvents(manifest, file, body, options)
   )

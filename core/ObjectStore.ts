@@ -5,7 +5,7 @@
  * @module
  */
 import { Context, Effect } from "effect"
-import { ObjectStoreFailure, type ObjectStoreError } from "./Errors.ts"
+import { type ObjectStoreError, ObjectStoreFailure } from "./Errors.ts"
 
 /** A bucket of objects. */
 export class ObjectStore extends Context.Tag("backstream/ObjectStore")<ObjectStore, {

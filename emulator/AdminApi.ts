@@ -59,11 +59,15 @@ export const make = (instance: () => EmulatorInstance): Services["admin"] => {
     "GET /health": () => Effect.succeed(json({ ok: true, clock: instance().clock.mode, ...now() })),
     "GET /clock": () => Effect.succeed(json({ mode: instance().clock.mode, ...now() })),
     "POST /clock/advance": (request) =>
-      Effect.flatMap(body(request), (input) =>
-        Effect.flatMap(number(input, "ms"), (ms) => moved(instance().clock.advance(ms)))),
+      Effect.flatMap(
+        body(request),
+        (input) => Effect.flatMap(number(input, "ms"), (ms) => moved(instance().clock.advance(ms)))
+      ),
     "POST /clock/set": (request) =>
-      Effect.flatMap(body(request), (input) =>
-        Effect.flatMap(number(input, "timeMs"), (ms) => moved(instance().clock.setTime(ms)))),
+      Effect.flatMap(
+        body(request),
+        (input) => Effect.flatMap(number(input, "timeMs"), (ms) => moved(instance().clock.setTime(ms)))
+      ),
     "POST /reset": () => Effect.map(instance().reset, () => json({ ok: true })),
     "GET /requests": () => Effect.succeed(json({ requests: instance().emulator.requestLog.entries })),
     "DELETE /requests": () =>
@@ -73,16 +77,17 @@ export const make = (instance: () => EmulatorInstance): Services["admin"] => {
       }),
     "POST /ttl/expire": () => Effect.map(instance().tables.expireItems(), (deleted) => json({ deleted })),
     "POST /streams/split": (request) =>
-      Effect.flatMap(body(request), (input) =>
-        typeof input.streamArn !== "string"
-          ? Effect.fail(AwsError.validation("streamArn is required"))
-          : Effect.map(
+      Effect.flatMap(
+        body(request),
+        (input) =>
+          typeof input.streamArn !== "string" ? Effect.fail(AwsError.validation("streamArn is required")) : Effect.map(
             instance().streams.splitShard(
               input.streamArn,
               typeof input.shardId === "string" ? input.shardId : undefined
             ),
             (children) => json({ children })
-          )),
+          )
+      ),
     "POST /streams/expire-iterators": () =>
       Effect.sync(() => {
         instance().streams.expireIterators()

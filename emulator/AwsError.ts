@@ -34,15 +34,14 @@ export const serialization = (message: string) =>
 export const unknownOperation = (message: string) =>
   new AwsError({ code: "UnknownOperationException", message, status: 400, namespace: CORAL_SERVICE })
 
-export const internal = (message: string) =>
-  new AwsError({ code: "InternalServerError", message, status: 500 })
+export const internal = (message: string) => new AwsError({ code: "InternalServerError", message, status: 500 })
 
 /** The JSON 1.0 body of an error. */
 export const toJson = (error: AwsError): string =>
   JSON.stringify({ __type: `${error.namespace ?? DYNAMODB}#${error.code}`, message: error.message, ...error.fields })
 
 const escapeXml = (text: string) =>
-  text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", "\"": "&quot;" })[c]!)
+  text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!)
 
 /** The XML body of an S3 error. */
 export const toXml = (error: AwsError, requestId: string): string =>

@@ -51,7 +51,9 @@ export interface Services {
    * The admin API's routes, by `METHOD /path` below `/_backstream` (`POST /clock/advance`); a last segment `*` matches
    * any one segment (`DELETE /faults/*`).
    */
-  readonly admin: Readonly<Record<string, (request: EmulatorRequest) => Effect.Effect<EmulatorResponse, AwsError.AwsError>>>
+  readonly admin: Readonly<
+    Record<string, (request: EmulatorRequest) => Effect.Effect<EmulatorResponse, AwsError.AwsError>>
+  >
 }
 
 export const ADMIN_PREFIX = "/_backstream"
@@ -119,7 +121,11 @@ export class Emulator {
       return this.logged(action, undefined, Effect.fail(AwsError.serialization("the request body is not valid JSON")))
     }
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
-      return this.logged(action, undefined, Effect.fail(AwsError.serialization("the request body is not a JSON object")))
+      return this.logged(
+        action,
+        undefined,
+        Effect.fail(AwsError.serialization("the request body is not a JSON object"))
+      )
     }
     const fields = input as Record<string, unknown>
     const faulted = this.faults.check(action, service === this.services.streams ? "streams" : "dynamodb", fields)

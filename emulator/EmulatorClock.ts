@@ -47,7 +47,10 @@ export class EmulatorClock implements Clock.Clock {
   sleep(duration: Duration.Duration): Effect.Effect<void> {
     if (this.mode === "real") return realClock.sleep(duration)
     return Effect.async<void>((resume) => {
-      const sleeper: Sleeper = { wakeAt: this.virtualNow + Duration.toMillis(duration), wake: () => resume(Effect.void) }
+      const sleeper: Sleeper = {
+        wakeAt: this.virtualNow + Duration.toMillis(duration),
+        wake: () => resume(Effect.void)
+      }
       if (sleeper.wakeAt <= this.virtualNow) return resume(Effect.void)
       this.sleepers.push(sleeper)
       return Effect.sync(() => {

@@ -31,7 +31,7 @@ export interface EmulatorInstance {
 }
 
 export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}): Effect.Effect<EmulatorInstance> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = EmulatorConfig.make(overrides)
     const clock = yield* EmulatorClock.make(config.clock, config.startTimeMs)
     const log = new RequestLog(clock)
@@ -59,7 +59,7 @@ export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}): Ef
       s3,
       faults,
       tick,
-      reset: Effect.gen(function*() {
+      reset: Effect.gen(function* () {
         const listed = yield* Effect.orElseSucceed(tables.operations.ListTables!({}), () => ({}))
         for (const name of (listed as { TableNames?: Array<string> }).TableNames ?? []) {
           yield* Effect.ignore(tables.operations.DeleteTable!({ TableName: name }))

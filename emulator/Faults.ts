@@ -52,8 +52,8 @@ const REQUEST_KINDS: ReadonlyArray<string> = ["throttle", "error500", "error503"
 const EXPORT_KINDS: ReadonlyArray<string> = ["truncate-export", "corrupt-export"]
 
 const DATA_PLANE = new Set(
-  ("GetItem PutItem UpdateItem DeleteItem Query Scan BatchGetItem BatchWriteItem TransactGetItems TransactWriteItems " +
-    "ExecuteStatement BatchExecuteStatement ExecuteTransaction").split(" ")
+  ("GetItem PutItem UpdateItem DeleteItem Query Scan BatchGetItem BatchWriteItem TransactGetItems TransactWriteItems "
+    + "ExecuteStatement BatchExecuteStatement ExecuteTransaction").split(" ")
 )
 
 const isExportFault = (rule: FaultRule): rule is ExportFault => EXPORT_KINDS.includes(rule.kind)
@@ -78,7 +78,7 @@ export const parseRule = (input: Record<string, unknown>): FaultRule | string =>
     if (exportArn !== undefined && typeof exportArn !== "string") return "exportArn must be a string"
     return { kind: kind as ExportFaultKind, ...(exportArn === undefined ? {} : { exportArn }), ...bounds }
   }
-  if (typeof action !== "string" || action === "") return "action is required (an action name or \"*\")"
+  if (typeof action !== "string" || action === "") return 'action is required (an action name or "*")'
   if (shardId !== undefined && typeof shardId !== "string") return "shardId must be a string"
   if (kind === "delay" && !(typeof delayMs === "number" && Number.isFinite(delayMs) && delayMs >= 0)) {
     return "delayMs must be a number of milliseconds"

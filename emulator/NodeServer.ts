@@ -46,7 +46,10 @@ const toRequest = (req: http.IncomingMessage, body: Uint8Array): EmulatorRequest
 }
 
 /** Starts serving; the server closes when the scope does. */
-export const serve = (emulator: Emulator, options: ServerOptions = {}): Effect.Effect<RunningServer, Error, import("effect").Scope.Scope> =>
+export const serve = (
+  emulator: Emulator,
+  options: ServerOptions = {}
+): Effect.Effect<RunningServer, Error, import("effect").Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<{ server: http.Server; running: RunningServer }, Error>((resume) => {
       const server = http.createServer((req, res) => {

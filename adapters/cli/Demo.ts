@@ -30,7 +30,7 @@ const customer = (id: number): AV.Item =>
     keys: AV.bs([bytes(0), bytes(1, 2, 3)])
   })
 
-export const run = Effect.gen(function*() {
+export const run = Effect.gen(function* () {
   const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "backstream-demo-")))
   const tableArn = "arn:aws:dynamodb:eu-north-1:123456789012:table/customers"
   const target = { root, bucket: "backstream-demo", prefix: "exports", tableArn }

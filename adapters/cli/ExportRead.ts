@@ -32,7 +32,9 @@ export const parseKeySchema = (text: string): Effect.Effect<ItemKey.KeySchema, U
   const attribute = (match: RegExpExecArray): ItemKey.KeyAttribute =>
     match[2] === undefined ? { name: match[1]! } : { name: match[1]!, type: match[2] as ItemKey.KeyType }
   const [hash, range] = parts as Array<RegExpExecArray>
-  return Effect.succeed(range === undefined ? { hash: attribute(hash!) } : { hash: attribute(hash!), range: attribute(range) })
+  return Effect.succeed(
+    range === undefined ? { hash: attribute(hash!) } : { hash: attribute(hash!), range: attribute(range) }
+  )
 }
 
 export interface ReadSummary {
@@ -49,14 +51,14 @@ export const readLocal = <E>(
   options: { readonly keySchema?: ItemKey.KeySchema; readonly concurrency?: number },
   onChunk: (events: Chunk.Chunk<ChangeEvent>) => Effect.Effect<void, E>
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const local = yield* LocalExport.locate(path)
     const readOptions: ExportReader.ReadOptions = {
       ...options,
       decompress: NodeGzip.decompress,
       md5: NodeMd5.md5
     }
-    return yield* Effect.gen(function*() {
+    return yield* Effect.gen(function* () {
       const manifest = yield* ExportReader.openManifest(local.summaryKey, readOptions)
       const ops = { r: 0, c: 0, u: 0, d: 0 }
       yield* ExportReader.readFiles(manifest, readOptions).pipe(
@@ -77,9 +79,11 @@ export const readLocal = <E>(
   })
 
 export const describe = (summary: ReadSummary): string => {
-  const ops = (["r", "c", "u", "d"] as const).filter((op) => summary.ops[op] > 0).map((op) => `${op}=${summary.ops[op]}`)
-  return `${summary.type === "FULL_EXPORT" ? "full" : "incremental"} export ${summary.exportArn}: ` +
-    `${summary.events} events from ${summary.files} data files (${ops.join(" ") || "empty"}), all verified`
+  const ops = (["r", "c", "u", "d"] as const).filter((op) => summary.ops[op] > 0).map((op) =>
+    `${op}=${summary.ops[op]}`
+  )
+  return `${summary.type === "FULL_EXPORT" ? "full" : "incremental"} export ${summary.exportArn}: `
+    + `${summary.events} events from ${summary.files} data files (${ops.join(" ") || "empty"}), all verified`
 }
 
 const path = Args.text({ name: "path" }).pipe(
@@ -95,26 +99,36 @@ const key = Options.text("key").pipe(
 )
 const concurrency = Options.integer("concurrency").pipe(
   Options.withDefault(4),
-  Options.withDescription("data files read at once")
+  Options.withDescription("data files open at once: read one after another, the next ones opened ahead")
 )
 const quiet = Options.boolean("quiet").pipe(Options.withDescription("print no summary on stderr"))
 
-export const command = Command.make("read", { path, format, key, concurrency, quiet }, (args) =>
-  Effect.gen(function*() {
-    if (args.concurrency < 1) return yield* new UsageError({ reason: "--concurrency must be at least 1" })
-    const keySchema = Option.isSome(args.key) ? yield* parseKeySchema(args.key.value) : undefined
-    const summary = yield* readLocal(
-      args.path,
-      { concurrency: args.concurrency, ...(keySchema === undefined ? {} : { keySchema }) },
-      (events) =>
-        events.length === 0
-          ? Effect.void
-          : Stdout.write(Chunk.join(Chunk.map(events, (event) => Envelope.encode(event, args.format)), "\n") + "\n")
-    )
-    if (!args.quiet) {
-      if (keySchema === undefined && summary.type === "FULL_EXPORT" && summary.events > 0) {
-        yield* Console.error("note: a full export does not record the table's key schema, so `key` is null; pass --key HASH[,RANGE] to fill it")
+export const command = Command.make(
+  "read",
+  { path, format, key, concurrency, quiet },
+  (args) =>
+    Effect.gen(function* () {
+      if (args.concurrency < 1) return yield* new UsageError({ reason: "--concurrency must be at least 1" })
+      const keySchema = Option.isSome(args.key) ? yield* parseKeySchema(args.key.value) : undefined
+      const summary = yield* readLocal(
+        args.path,
+        { concurrency: args.concurrency, ...(keySchema === undefined ? {} : { keySchema }) },
+        (events) =>
+          events.length === 0
+            ? Effect.void
+            : Stdout.write(Chunk.join(Chunk.map(events, (event) => Envelope.encode(event, args.format)), "\n") + "\n")
+      )
+      if (!args.quiet) {
+        if (keySchema === undefined && summary.type === "FULL_EXPORT" && summary.events > 0) {
+          yield* Console.error(
+            "note: a full export does not record the table's key schema, so `key` is null; pass --key HASH[,RANGE] to fill it"
+          )
+        }
+        yield* Console.error(describe(summary))
       }
-      yield* Console.error(describe(summary))
-    }
-  })).pipe(Command.withDescription("Print every item (full export) or change (incremental export) of a local export as JSON-lines change events, checking every file against the manifest."))
+    })
+).pipe(
+  Command.withDescription(
+    "Print every item (full export) or change (incremental export) of a local export as JSON-lines change events, checking every file against the manifest."
+  )
+)

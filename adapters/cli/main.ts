@@ -18,17 +18,18 @@ const exportCommand = Command.make("export").pipe(
 
 const backstream = Command.make("backstream", {}, () => Demo.run).pipe(
   Command.withDescription(
-    "Replicate a DynamoDB table: backfill from a point-in-time export, then follow DynamoDB Streams. " +
-      "Without a command, runs the demo."
+    "Replicate a DynamoDB table: backfill from a point-in-time export, then follow DynamoDB Streams. "
+      + "Without a command, runs the demo."
   ),
   Command.withSubcommands([exportCommand, EmulatorCommand.command])
 )
 
 const cli = Command.run(backstream, { name: "backstream", version: "0.1.0" })
 
-const exit = (code: number) => Effect.sync(() => {
-  process.exitCode = code
-})
+const exit = (code: number) =>
+  Effect.sync(() => {
+    process.exitCode = code
+  })
 
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(ExitCode.ok)
@@ -37,7 +38,10 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 
 cli(process.argv).pipe(
   Effect.catchIf(ValidationError.isValidationError, () => exit(ExitCode.usage)),
-  Effect.catchTag("UsageError", (error) => Console.error(`error: ${error.message}`).pipe(Effect.zipRight(exit(ExitCode.usage)))),
+  Effect.catchTag(
+    "UsageError",
+    (error) => Console.error(`error: ${error.message}`).pipe(Effect.zipRight(exit(ExitCode.usage)))
+  ),
   Effect.catchAll((error) => Console.error(`error: ${error.message}`).pipe(Effect.zipRight(exit(ExitCode.failed)))),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain

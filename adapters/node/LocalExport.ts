@@ -26,7 +26,7 @@ export interface LocalExport {
 }
 
 export const locate = (input: string): Effect.Effect<LocalExport, LocalExportNotFound | ExportManifestInvalid> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const notFound = (reason: string) => new LocalExportNotFound({ path: input, reason })
     const resolved = yield* Effect.tryPromise({
       try: () => fs.realpath(input),
@@ -54,8 +54,8 @@ export const locate = (input: string): Effect.Effect<LocalExport, LocalExportNot
     const suffix = summary.directory
     if (suffix !== "" && folder !== suffix && !folder.endsWith(`/${suffix}`)) {
       return yield* notFound(
-        `the summary says the export lives at ${suffix}, but this folder is ${folder}: keep the export's layout ` +
-          `(bucket root/${suffix}) when copying it from S3`
+        `the summary says the export lives at ${suffix}, but this folder is ${folder}: keep the export's layout `
+          + `(bucket root/${suffix}) when copying it from S3`
       )
     }
     const root = suffix === "" ? folder : folder.slice(0, folder.length - suffix.length) || "/"

@@ -141,8 +141,13 @@ export const writeFullExport = (
   exportTimeMs: number,
   partitions: ReadonlyArray<Iterable<Item>>
 ): Promise<WrittenExport> =>
-  write(target, "FULL_EXPORT", exportTimeMs, partitions.map((items) => map(items, ExportLayout.fullLine)), (fields) =>
-    ExportLayout.fullSummary({ ...fields, exportTime: iso(exportTimeMs) }))
+  write(
+    target,
+    "FULL_EXPORT",
+    exportTimeMs,
+    partitions.map((items) => map(items, ExportLayout.fullLine)),
+    (fields) => ExportLayout.fullSummary({ ...fields, exportTime: iso(exportTimeMs) })
+  )
 
 /** Writes an incremental export of the changes in [fromMs, toMs), its data files in the shared `data/` folder. */
 export const writeIncrementalExport = (

@@ -4,11 +4,11 @@
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Readable } from "node:stream"
 import { ObjectNotFound, ObjectStoreFailure } from "../../core/Errors.ts"
 import { ObjectStore } from "../../core/ObjectStore.ts"
+import { fromReadable } from "./internal/webStreams.ts"
 
-const READ_CHUNK = 1024 * 1024
+const READ_CHUNK = 64 * 1024
 
 export const make = (root: string): ObjectStore["Type"] => {
   const base = path.resolve(root)
@@ -18,7 +18,7 @@ export const make = (root: string): ObjectStore["Type"] => {
   }
   return ObjectStore.of({
     getObject: (key) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const file = resolve(key)
         if (file === undefined || key.startsWith("/")) {
           return yield* new ObjectStoreFailure({ key, reason: `the key leaves the store's folder ${base}` })
@@ -41,7 +41,7 @@ export const make = (root: string): ObjectStore["Type"] => {
           return yield* new ObjectNotFound({ key })
         }
         const stream = handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true })
-        return Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>
+        return fromReadable(stream)
       })
   })
 }

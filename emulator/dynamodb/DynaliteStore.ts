@@ -4,12 +4,33 @@
  * storage layer, under dynalite's per-item lock, with its old and new image. No second HTTP hop, no extra round trip.
  */
 import { Effect } from "effect"
-import * as dynalite from "dynalite/db/index.js"
-import * as validations from "dynalite/validations/index.js"
 import { createRequire } from "node:module"
 import { AwsError } from "../AwsError.ts"
 
 const require = createRequire(import.meta.url)
+
+/** The parts of dynalite's storage layer the emulator uses (dynalite ships no types). */
+interface ItemDb {
+  lock(key: string, fn: (release: <F extends (...args: Array<any>) => void>(cb: F) => F) => void): void
+  get(key: string, cb: (err: (Error & { name?: string }) | null, item?: Record<string, unknown>) => void): void
+  put(key: string, item: Record<string, unknown>, cb: (err: Error | null) => void): void
+  del(key: string, cb: (err: Error | null) => void): void
+}
+
+interface Store {
+  tableDb: { awsAccountId: string; awsRegion: string }
+  getItemDb(name: string): ItemDb
+}
+
+const dynalite: {
+  create(options?: Record<string, unknown>): Store
+  checkConditional(data: Record<string, unknown>, item: Record<string, unknown> | undefined): unknown
+} = require("dynalite/db/index.js")
+
+const validations: {
+  checkTypes(data: unknown, types: unknown): Record<string, unknown>
+  checkValidations(data: unknown, types: unknown, custom: unknown, store: unknown): void
+} = require("dynalite/validations/index.js")
 
 /** An item as DynamoDB JSON. */
 export type WireItem = Record<string, unknown>
@@ -80,11 +101,16 @@ const toAwsError = (error: unknown): AwsError => {
 }
 
 export class DynaliteStore {
-  readonly store: dynalite.Store
-  private readonly wrapped = new Map<string, dynalite.ItemDb>()
+  readonly store: Store
+  private readonly wrapped = new Map<string, ItemDb>()
 
   constructor(private readonly options: DynaliteOptions) {
-    this.store = dynalite.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, maxItemSizeKb: options.maxItemSizeKb })
+    this.store = dynalite.create({
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+      maxItemSizeKb: options.maxItemSizeKb
+    })
     this.store.tableDb.awsRegion = options.region
     this.store.tableDb.awsAccountId = options.accountId
     const getItemDb = this.store.getItemDb.bind(this.store)
@@ -98,7 +124,7 @@ export class DynaliteStore {
     }
   }
 
-  private capture(tableName: string, db: dynalite.ItemDb): dynalite.ItemDb {
+  private capture(tableName: string, db: ItemDb): ItemDb {
     const onWrite = this.options.onWrite
     const lock = db.lock.bind(db), get = db.get.bind(db), put = db.put.bind(db), del = db.del.bind(db)
     // Every dynalite write reads the item under the item's lock before it writes: that read is the old image, so it
@@ -111,11 +137,13 @@ export class DynaliteStore {
       lock(key, (release) => {
         held.add(key)
         fn((cb) =>
-          release(((...args: Array<unknown>) => {
-            held.delete(key)
-            reads.delete(key)
-            return (cb as (...args: Array<unknown>) => void)(...args)
-          }) as typeof cb)
+          release(
+            ((...args: Array<unknown>) => {
+              held.delete(key)
+              reads.delete(key)
+              return (cb as (...args: Array<unknown>) => void)(...args)
+            }) as typeof cb
+          )
         )
       })
     db.get = (key, cb) =>
@@ -128,7 +156,9 @@ export class DynaliteStore {
         put(key, item, (err) => {
           reads.delete(key)
           if (!err) {
-            onWrite(old === undefined ? { tableName, key, newImage: item } : { tableName, key, oldImage: old, newImage: item })
+            onWrite(
+              old === undefined ? { tableName, key, newImage: item } : { tableName, key, oldImage: old, newImage: item }
+            )
           }
           cb(err)
         }))
@@ -162,11 +192,18 @@ export class DynaliteStore {
 
   /** Runs a dynalite operation: its validations, then its action. */
   run(name: string, input: Record<string, unknown>): Effect.Effect<Record<string, unknown>, AwsError> {
-    return Effect.flatMap(this.validate(name, input), (data) =>
-      Effect.async<Record<string, unknown>, AwsError>((resume) => {
-        action(name).run(this.store, data, (error: unknown, output: Record<string, unknown>) =>
-          resume(error ? Effect.fail(toAwsError(error)) : Effect.succeed(output ?? {})))
-      }))
+    return Effect.flatMap(
+      this.validate(name, input),
+      (data) =>
+        Effect.async<Record<string, unknown>, AwsError>((resume) => {
+          action(name).run(
+            this.store,
+            data,
+            (error: unknown, output: Record<string, unknown>) =>
+              resume(error ? Effect.fail(toAwsError(error)) : Effect.succeed(output ?? {}))
+          )
+        })
+    )
   }
 
   /** Whether a validated input's condition holds for an item (dynalite's own evaluation). */
@@ -176,7 +213,9 @@ export class DynaliteStore {
 
   /** Reads an item by its full DynamoDB JSON key (for the emulator's own operations). */
   getItem(tableName: string, key: WireItem): Effect.Effect<WireItem | undefined, AwsError> {
-    return Effect.map(this.run("GetItem", { TableName: tableName, Key: key, ConsistentRead: true }), (out) =>
-      out.Item as WireItem | undefined)
+    return Effect.map(
+      this.run("GetItem", { TableName: tableName, Key: key, ConsistentRead: true }),
+      (out) => out.Item as WireItem | undefined
+    )
   }
 }

@@ -19,7 +19,7 @@ export class TableHistory {
 
   record(tableName: string, entry: HistoryEntry): void {
     let log = this.tables.get(tableName)
-    if (log === undefined) this.tables.set(tableName, (log = []))
+    if (log === undefined) this.tables.set(tableName, log = [])
     log.push(entry)
   }
 
@@ -30,9 +30,9 @@ export class TableHistory {
       if (entry.timeMs > timeMs) break
       items.set(entry.key, entry.newImage)
     }
-    return [...items.entries()].filter(([, item]) => item !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map(([, item]) =>
-      item!
-    )
+    return [...items.entries()].filter(([, item]) => item !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map((
+      [, item]
+    ) => item!)
   }
 
   /** The changes in (fromMs, toMs], in order. */

@@ -102,7 +102,7 @@ export class Tables {
         (pending, exit) =>
           Effect.sync(() => {
             this.pending = undefined
-            if (exit._tag === "Success") for (const change of pending) this.capture(change)
+            if (exit._tag === "Success") { for (const change of pending) this.capture(change) }
           })
       )
     )
@@ -171,7 +171,7 @@ export class Tables {
   }
 
   private readonly createTable: Operation = (input) =>
-    Effect.gen(this, function*() {
+    Effect.gen(this, function* () {
       const spec = yield* this.streamSpecification(input)
       const { StreamSpecification: _, ...rest } = input
       const output = yield* this.dynalite.run("CreateTable", rest)
@@ -192,7 +192,7 @@ export class Tables {
     }))
 
   private readonly updateTable: Operation = (input) =>
-    Effect.gen(this, function*() {
+    Effect.gen(this, function* () {
       const table = yield* this.table(input.TableName)
       const spec = yield* this.streamSpecification(input)
       const { StreamSpecification: _, ...rest } = input
@@ -213,7 +213,7 @@ export class Tables {
     })
 
   private readonly deleteTable: Operation = (input) =>
-    Effect.gen(this, function*() {
+    Effect.gen(this, function* () {
       const table = yield* this.table(input.TableName)
       const description = yield* this.describeTable({ TableName: table.name })
       if (this.streams.current(table.name) !== undefined) this.streams.disable(table.name)
@@ -227,19 +227,17 @@ export class Tables {
     return Effect.map(Clock.currentTimeMillis, (now) => ({
       ContinuousBackupsDescription: {
         ContinuousBackupsStatus: "ENABLED",
-        PointInTimeRecoveryDescription: table.pitr === undefined
-          ? { PointInTimeRecoveryStatus: "DISABLED" }
-          : {
-            PointInTimeRecoveryStatus: "ENABLED",
-            EarliestRestorableDateTime: Math.floor(table.pitr.enabledAtMs / 1000),
-            LatestRestorableDateTime: Math.floor(Math.max(table.pitr.enabledAtMs, now - this.config.pitrLagMs) / 1000)
-          }
+        PointInTimeRecoveryDescription: table.pitr === undefined ? { PointInTimeRecoveryStatus: "DISABLED" } : {
+          PointInTimeRecoveryStatus: "ENABLED",
+          EarliestRestorableDateTime: Math.floor(table.pitr.enabledAtMs / 1000),
+          LatestRestorableDateTime: Math.floor(Math.max(table.pitr.enabledAtMs, now - this.config.pitrLagMs) / 1000)
+        }
       }
     }))
   }
 
   private readonly updateContinuousBackups: Operation = (input) =>
-    Effect.gen(this, function*() {
+    Effect.gen(this, function* () {
       const table = yield* this.table(input.TableName)
       const spec = input.PointInTimeRecoverySpecification as { PointInTimeRecoveryEnabled?: unknown } | undefined
       if (typeof spec?.PointInTimeRecoveryEnabled !== "boolean") {
@@ -265,7 +263,7 @@ export class Tables {
     )
 
   private readonly updateTimeToLive: Operation = (input) =>
-    Effect.gen(this, function*() {
+    Effect.gen(this, function* () {
       const table = yield* this.table(input.TableName)
       const spec = input.TimeToLiveSpecification as { Enabled?: unknown; AttributeName?: unknown } | undefined
       if (typeof spec?.Enabled !== "boolean" || typeof spec.AttributeName !== "string" || spec.AttributeName === "") {
@@ -291,7 +289,7 @@ export class Tables {
    * delete's stream record carries the service's `userIdentity`.
    */
   expireItems(): Effect.Effect<number, AwsError.AwsError> {
-    return Effect.gen(this, function*() {
+    return Effect.gen(this, function* () {
       const now = yield* Clock.currentTimeMillis
       let deleted = 0
       for (const table of this.meta.values()) {

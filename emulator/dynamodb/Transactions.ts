@@ -38,13 +38,11 @@ const withoutCondition = (input: Record<string, unknown>) => {
   if (out.ExpressionAttributeValues !== undefined || out.ExpressionAttributeNames !== undefined) {
     const text = `${String(out.UpdateExpression ?? "")} ${String(out.ProjectionExpression ?? "")}`
     const used = (map: unknown) =>
-      map === undefined
-        ? undefined
-        : Object.fromEntries(
-          Object.entries(map as Record<string, unknown>).filter(([name]) =>
-            new RegExp(`${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9_])`).test(text)
-          )
+      map === undefined ? undefined : Object.fromEntries(
+        Object.entries(map as Record<string, unknown>).filter(([name]) =>
+          new RegExp(`${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![A-Za-z0-9_])`).test(text)
         )
+      )
     const values = used(out.ExpressionAttributeValues), names = used(out.ExpressionAttributeNames)
     delete out.ExpressionAttributeValues
     delete out.ExpressionAttributeNames
@@ -65,7 +63,7 @@ const cancelled = (reasons: ReadonlyArray<{ Code: string; Message?: string }>) =
   })
 
 const parse = (tables: Tables, input: Record<string, unknown>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const items = input.TransactItems
     if (!Array.isArray(items) || items.length === 0 || items.length > 100) {
       return yield* AwsError.validation("TransactItems must hold between 1 and 100 actions")
@@ -106,9 +104,9 @@ const parse = (tables: Tables, input: Record<string, unknown>) =>
   })
 
 export const transactWriteItems = (tables: Tables): Operation => (input) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const actions = yield* parse(tables, input)
-    return yield* tables.exclusively(Effect.gen(function*() {
+    return yield* tables.exclusively(Effect.gen(function* () {
       const before: Array<WireItem | undefined> = []
       for (const action of actions) before.push(yield* tables.dynalite.getItem(action.tableName, action.key))
       const reasons = actions.map((action, i) =>
@@ -119,12 +117,15 @@ export const transactWriteItems = (tables: Tables): Operation => (input) =>
       if (reasons.some((reason) => reason.Code !== "None")) return yield* cancelled(reasons)
       let applied = 0
       const undo = () =>
-        Effect.forEach(actions.slice(0, applied).map((action, i) => [action, before[i]] as const).reverse(), ([action, old]) =>
-          Effect.ignore(
-            old === undefined
-              ? tables.dynalite.run("DeleteItem", { TableName: action.tableName, Key: action.key })
-              : tables.dynalite.run("PutItem", { TableName: action.tableName, Item: old })
-          ))
+        Effect.forEach(
+          actions.slice(0, applied).map((action, i) => [action, before[i]] as const).reverse(),
+          ([action, old]) =>
+            Effect.ignore(
+              old === undefined
+                ? tables.dynalite.run("DeleteItem", { TableName: action.tableName, Key: action.key })
+                : tables.dynalite.run("PutItem", { TableName: action.tableName, Item: old })
+            )
+        )
       for (const action of actions) {
         if (action.write !== undefined) {
           yield* tables.dynalite.run(action.write.operation, action.write.input).pipe(

@@ -32,15 +32,21 @@ export interface ExportFilesInput {
   /** Random bytes for file names. */
   readonly random: (size: number) => Uint8Array
   /** The summary, given the manifest key and the item count. */
-  readonly summary: (fields: { readonly manifestFilesS3Key: string; readonly itemCount: number; readonly billedSizeBytes: number }) => string
+  readonly summary: (
+    fields: { readonly manifestFilesS3Key: string; readonly itemCount: number; readonly billedSizeBytes: number }
+  ) => string
 }
 
 /** Every file of an export, in the order AWS writes them (`_started` first, the summary last). */
 export const render = (input: ExportFilesInput): Effect.Effect<ReadonlyArray<RenderedFile>> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const keys = ExportLayout.manifestKeys(input.prefix, input.exportId)
     const dataDirectory = ExportLayout.dataDirectory(input.prefix, input.exportId, input.type)
-    const files: Array<RenderedFile> = [{ key: keys.started, bytes: new Uint8Array(0), contentType: "binary/octet-stream" }]
+    const files: Array<RenderedFile> = [{
+      key: keys.started,
+      bytes: new Uint8Array(0),
+      contentType: "binary/octet-stream"
+    }]
     const entries: Array<ExportLayout.FileEntry> = []
     let itemCount = 0, billedSizeBytes = 0
     for (const lines of input.partitions) {
@@ -60,9 +66,17 @@ export const render = (input: ExportFilesInput): Effect.Effect<ReadonlyArray<Ren
     }
     const manifest = ExportLayout.filesManifest(entries)
     files.push({ key: keys.files, bytes: encoder.encode(manifest), contentType: "application/json" })
-    files.push({ key: keys.filesMd5, bytes: encoder.encode(ExportLayout.manifestMd5(manifest)), contentType: "text/plain" })
+    files.push({
+      key: keys.filesMd5,
+      bytes: encoder.encode(ExportLayout.manifestMd5(manifest)),
+      contentType: "text/plain"
+    })
     const summary = input.summary({ manifestFilesS3Key: keys.files, itemCount, billedSizeBytes })
     files.push({ key: keys.summary, bytes: encoder.encode(summary), contentType: "application/json" })
-    files.push({ key: keys.summaryMd5, bytes: encoder.encode(ExportLayout.manifestMd5(summary)), contentType: "text/plain" })
+    files.push({
+      key: keys.summaryMd5,
+      bytes: encoder.encode(ExportLayout.manifestMd5(summary)),
+      contentType: "text/plain"
+    })
     return files
   })

@@ -76,16 +76,18 @@ export class Exports {
 
   /** Completes the exports whose time has come (called before every export operation and by the clock's tick). */
   settle(): Effect.Effect<void> {
-    return Effect.gen(this, function*() {
+    return Effect.gen(this, function* () {
       const now = yield* Clock.currentTimeMillis
       for (const job of this.jobs) {
-        if (job.status === "IN_PROGRESS" && now >= job.startMs + this.config.exportDurationMs) yield* this.complete(job, now)
+        if (job.status === "IN_PROGRESS" && now >= job.startMs + this.config.exportDurationMs) {
+          yield* this.complete(job, now)
+        }
       }
     })
   }
 
   private complete(job: ExportJob, now: number): Effect.Effect<void> {
-    return Effect.gen(this, function*() {
+    return Effect.gen(this, function* () {
       job.endMs = now
       const noSuchBucket = () => {
         job.status = "FAILED"
@@ -123,9 +125,11 @@ export class Exports {
             })
       })
       const fault = this.faults.matchExport(job.arn)
-      const damaged = fault === undefined ? undefined : files.find((file) =>
-        file.contentType === "application/x-gzip" && file.bytes.length > ExportLayout.EMPTY_GZIP.length
-      )
+      const damaged = fault === undefined
+        ? undefined
+        : files.find((file) =>
+          file.contentType === "application/x-gzip" && file.bytes.length > ExportLayout.EMPTY_GZIP.length
+        )
       for (const file of files) {
         const bytes = file === damaged ? damage(fault!.kind, file.bytes) : file.bytes
         const written = yield* Effect.either(this.buckets.putObject(job.bucket, file.key, bytes, file.contentType))
@@ -144,7 +148,7 @@ export class Exports {
     for (const entry of this.tables.history.changesBetween(job.table.name, -Infinity, job.exportTimeMs + fuzz)) {
       if (entry.timeMs > job.exportTimeMs) {
         let limit = cutoff.get(entry.key)
-        if (limit === undefined) cutoff.set(entry.key, (limit = job.exportTimeMs + Math.random() * fuzz))
+        if (limit === undefined) cutoff.set(entry.key, limit = job.exportTimeMs + Math.random() * fuzz)
         if (entry.timeMs > limit) continue
       }
       items.set(entry.key, entry.newImage)
@@ -182,9 +186,7 @@ export class Exports {
       ExportStatus: job.status,
       StartTime: seconds(job.startMs),
       ...(job.endMs === undefined ? {} : { EndTime: seconds(job.endMs) }),
-      ...(job.status === "COMPLETED"
-        ? { ExportManifest: ExportLayout.manifestKeys(job.prefix, job.id).summary }
-        : {}),
+      ...(job.status === "COMPLETED" ? { ExportManifest: ExportLayout.manifestKeys(job.prefix, job.id).summary } : {}),
       TableArn: job.table.arn,
       TableId: job.table.arn,
       ...(job.type === "FULL_EXPORT" ? { ExportTime: seconds(job.exportTimeMs) } : {}),
@@ -210,7 +212,7 @@ export class Exports {
   }
 
   private readonly exportTable: Operation = (input) =>
-    Effect.gen(this, function*() {
+    Effect.gen(this, function* () {
       yield* this.settle()
       const now = yield* Clock.currentTimeMillis
       const tableArn = input.TableArn, bucket = input.S3Bucket
@@ -219,14 +221,20 @@ export class Exports {
       if (input.ExportFormat !== undefined && input.ExportFormat !== "DYNAMODB_JSON" && input.ExportFormat !== "ION") {
         return yield* AwsError.validation("ExportFormat must be DYNAMODB_JSON or ION")
       }
-      if (input.ExportFormat === "ION") return yield* AwsError.validation("the emulator writes DYNAMODB_JSON exports only")
+      if (input.ExportFormat === "ION") {
+        return yield* AwsError.validation("the emulator writes DYNAMODB_JSON exports only")
+      }
       const name = tableArn.slice(tableArn.lastIndexOf("/") + 1)
       const table = yield* Effect.mapError(this.tables.table(name), () =>
         error("TableNotFoundException", `Table not found: ${tableArn}`))
-      if (table.arn !== tableArn) return yield* error("TableNotFoundException", `Table not found: ${tableArn}`)
+      if (table.arn !== tableArn) {
+        return yield* error("TableNotFoundException", `Table not found: ${tableArn}`)
+      }
       const parameters = JSON.stringify({ ...input, ClientToken: undefined })
       const token = typeof input.ClientToken === "string" ? input.ClientToken : undefined
-      const previous = token === undefined ? undefined : this.jobs.find((job) => job.clientToken === token)
+      const previous = token === undefined ? undefined : this.jobs.find((job) =>
+        job.clientToken === token
+      )
       if (previous !== undefined) {
         // AWS's docs name IdempotentParameterMismatch or ImportConflictException here, neither modelled for this
         // operation; the SDK models ExportConflictException, so clients can catch it.
@@ -268,12 +276,16 @@ export class Exports {
         const fromMs = yield* timeInput(spec.ExportFromTime, "ExportFromTime")
         const toMs = (yield* timeInput(spec.ExportToTime, "ExportToTime")) ?? now
         const viewType = spec.ExportViewType ?? "NEW_AND_OLD_IMAGES"
-        if (fromMs === undefined) return yield* AwsError.validation("ExportFromTime is required for an incremental export")
+        if (fromMs === undefined) {
+          return yield* AwsError.validation("ExportFromTime is required for an incremental export")
+        }
         if (viewType !== "NEW_AND_OLD_IMAGES" && viewType !== "NEW_IMAGE") {
           return yield* AwsError.validation("ExportViewType must be NEW_AND_OLD_IMAGES or NEW_IMAGE")
         }
         if (fromMs < earliest || toMs > now || fromMs >= toMs) {
-          return yield* invalidTime("The export window must be within the point in time recovery window, from before to")
+          return yield* invalidTime(
+            "The export window must be within the point in time recovery window, from before to"
+          )
         }
         if (toMs - fromMs < MIN_WINDOW_MS || toMs - fromMs > MAX_WINDOW_MS) {
           return yield* invalidTime("An incremental export's window must be between 15 minutes and 24 hours long")
@@ -288,15 +300,17 @@ export class Exports {
     })
 
   private readonly describeExport: Operation = (input) =>
-    Effect.gen(this, function*() {
+    Effect.gen(this, function* () {
       yield* this.settle()
       const job = this.jobs.find((job) => job.arn === input.ExportArn)
-      if (job === undefined) return yield* error("ExportNotFoundException", `Export not found: ${String(input.ExportArn)}`)
+      if (job === undefined) {
+        return yield* error("ExportNotFoundException", `Export not found: ${String(input.ExportArn)}`)
+      }
       return { ExportDescription: this.describe(job) }
     })
 
   private readonly listExports: Operation = (input) =>
-    Effect.gen(this, function*() {
+    Effect.gen(this, function* () {
       yield* this.settle()
       const max = input.MaxResults ?? 25
       if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > 25) {

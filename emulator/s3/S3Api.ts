@@ -27,10 +27,10 @@ const MAX_KEYS = 1000
 
 /** Sub-resources of S3 that this emulator does not serve: a request naming one is answered 405. */
 const UNSUPPORTED = new Set(
-  ("accelerate acl analytics attributes cors delete encryption intelligent-tiering inventory legal-hold lifecycle " +
-    "logging metrics notification object-lock ownershipControls partNumber policy policyStatus publicAccessBlock " +
-    "replication requestPayment restore retention select session tagging torrent uploadId uploads versioning " +
-    "versions website").split(" ")
+  ("accelerate acl analytics attributes cors delete encryption intelligent-tiering inventory legal-hold lifecycle "
+    + "logging metrics notification object-lock ownershipControls partNumber policy policyStatus publicAccessBlock "
+    + "replication requestPayment restore retention select session tagging torrent uploadId uploads versioning "
+    + "versions website").split(" ")
 )
 
 interface Route {
@@ -157,7 +157,7 @@ export const make = (store: S3Store, log: RequestLog, config: EmulatorConfig, fa
   let requests = 0
 
   const createBucket = (request: EmulatorRequest, bucket: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       if (!validBucketName(bucket)) {
         return yield* error("InvalidBucketName", 400, "The specified bucket is not valid.", { BucketName: bucket })
       }
@@ -200,7 +200,7 @@ export const make = (store: S3Store, log: RequestLog, config: EmulatorConfig, fa
       ))
 
   const listObjectsV2 = (query: URLSearchParams, bucket: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const maxKeysText = query.get("max-keys")
       const requested = maxKeysText === null ? MAX_KEYS : Number(maxKeysText)
       if (maxKeysText !== null && (!/^\d+$/.test(maxKeysText) || requested > 2147483647)) {
@@ -283,7 +283,7 @@ export const make = (store: S3Store, log: RequestLog, config: EmulatorConfig, fa
     })
 
   const putObject = (request: EmulatorRequest, bucket: string, key: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const headers = request.headers
       const chunked = (headers["content-encoding"] ?? "").split(",").some((e) => e.trim() === "aws-chunked")
         || (headers["x-amz-content-sha256"] ?? "").startsWith("STREAMING-")

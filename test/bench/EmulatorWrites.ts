@@ -17,7 +17,17 @@ import {
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { type Benchmark, type BenchOptions, bundle, type ChildResult, median, root, runChild, table, thousands } from "./support/Harness.ts"
+import {
+  type Benchmark,
+  type BenchOptions,
+  bundle,
+  type ChildResult,
+  median,
+  root,
+  runChild,
+  table,
+  thousands
+} from "./support/Harness.ts"
 
 const TARGET_RATIO = 1.0
 const IN_FLIGHT = 32
@@ -54,7 +64,10 @@ const startServer = (
     child.stdout!.setEncoding("utf8")
     child.stdout!.on("data", onData)
     child.on("error", reject)
-    child.on("exit", (code, signal) => reject(new Error(`${name} exited with ${signal ?? code} before serving:\n${out}`)))
+    child.on(
+      "exit",
+      (code, signal) => reject(new Error(`${name} exited with ${signal ?? code} before serving:\n${out}`))
+    )
   })
 
 /** Stops a server with SIGINT (so a CPU profile is written) and waits for it to exit. */
@@ -84,7 +97,10 @@ const createTable = async (url: string, withStream: boolean): Promise<void> => {
     await client.send(
       new CreateTableCommand({
         TableName: TABLE,
-        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "N" }],
+        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, {
+          AttributeName: "sk",
+          AttributeType: "N"
+        }],
         KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
         BillingMode: "PAY_PER_REQUEST",
         ...(withStream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" } } : {})
@@ -144,7 +160,15 @@ const run = async (options: BenchOptions): Promise<void> => {
       await startServer(
         "ours",
         "backstream emulator (stream + PITR)",
-        [...profileArgs(options, "ours"), path.join(root, "bin/backstream.mjs"), "emulator", "--port", "0", "--clock", "real"],
+        [
+          ...profileArgs(options, "ours"),
+          path.join(root, "bin/backstream.mjs"),
+          "emulator",
+          "--port",
+          "0",
+          "--clock",
+          "real"
+        ],
         (line) => /backstream emulator on (http:\/\/\S+)/.exec(line)?.[1]
       )
     )
@@ -209,7 +233,9 @@ const run = async (options: BenchOptions): Promise<void> => {
       ])
     }
     console.log()
-    console.log("writes/s and server CPU: medians over the runs; each run a separate writer process, PutItem via the JS SDK")
+    console.log(
+      "writes/s and server CPU: medians over the runs; each run a separate writer process, PutItem via the JS SDK"
+    )
     console.log(table(rows))
     const ours = median(results.get(servers[0]!)!.map((run) => writesPerSecond(run.result)))
     const dynalite = median(results.get(servers[1]!)!.map((run) => writesPerSecond(run.result)))

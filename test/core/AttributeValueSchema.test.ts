@@ -330,9 +330,9 @@ describe("AttributeValueSchema agrees with DynamoJson", () => {
       { X: "1" },
       { S: "a", N: "1" },
       {},
-      JSON.parse("{\"__proto__\": \"a\"}"),
-      JSON.parse("{\"S\": \"a\", \"__proto__\": \"b\"}"),
-      JSON.parse("{\"__proto__\": \"b\", \"S\": \"a\"}"),
+      JSON.parse('{"__proto__": "a"}'),
+      JSON.parse('{"S": "a", "__proto__": "b"}'),
+      JSON.parse('{"__proto__": "b", "S": "a"}'),
       { N: "123456789012345678901234567890123456789" },
       { N: "1" + "0".repeat(50) },
       { N: "1E+126" },
@@ -354,8 +354,8 @@ describe("AttributeValueSchema agrees with DynamoJson", () => {
       { BOOL: "true" },
       { L: [{ S: "a" }, 1] },
       { M: { a: { M: { b: { M: { c: { N: "x" } } } } } } },
-      { M: JSON.parse("{\"__proto__\": {\"S\": \"x\"}}") },
-      { M: JSON.parse("{\"__proto__\": {\"S\": 1}}") },
+      { M: JSON.parse('{"__proto__": {"S": "x"}}') },
+      { M: JSON.parse('{"__proto__": {"S": 1}}') },
       { M: { "odd name": { S: 1 } } },
       null,
       [],
@@ -365,7 +365,7 @@ describe("AttributeValueSchema agrees with DynamoJson", () => {
       assertSameValueAnswer(json)
       assertSameItemAnswer({ Item: json })
     }
-    for (const json of [null, [], "x", 1, {}, JSON.parse("{\"__proto__\": {\"N\": \"1\"}}")]) assertSameItemAnswer(json)
+    for (const json of [null, [], "x", 1, {}, JSON.parse('{"__proto__": {"N": "1"}}')]) assertSameItemAnswer(json)
   })
 
   it("checks that the mutations mostly produce invalid JSON, but not only", () => {
@@ -389,7 +389,7 @@ describe("AttributeValueSchema encodes as DynamoJson does", () => {
     const item = AV.item([["__proto__", AV.s("x")]])
     const wire = encodeItem(item) as JsonObject
     assert.isTrue(Object.hasOwn(wire, "__proto__"))
-    assert.strictEqual(JSON.stringify(wire), "{\"__proto__\":{\"S\":\"x\"}}")
+    assert.strictEqual(JSON.stringify(wire), '{"__proto__":{"S":"x"}}')
   })
 
   it("refuses to encode invalid values", () => {

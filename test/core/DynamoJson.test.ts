@@ -176,23 +176,23 @@ describe("DynamoJson round trip", () => {
 
 describe("DynamoJson rejects invalid values with a JSON path", () => {
   it("a value that is not a tagged object", () => {
-    assertValueFails("text", "$", "expected an attribute value such as {\"S\": \"text\"}, got string")
-    assertValueFails(null, "$", "expected an attribute value such as {\"S\": \"text\"}, got null")
-    assertValueFails([{ S: "a" }], "$", "expected an attribute value such as {\"S\": \"text\"}, got an array")
-    assertValueFails(12, "$", "expected an attribute value such as {\"S\": \"text\"}, got number")
-    assertValueFails(undefined, "$", "expected an attribute value such as {\"S\": \"text\"}, got undefined")
+    assertValueFails("text", "$", 'expected an attribute value such as {"S": "text"}, got string')
+    assertValueFails(null, "$", 'expected an attribute value such as {"S": "text"}, got null')
+    assertValueFails([{ S: "a" }], "$", 'expected an attribute value such as {"S": "text"}, got an array')
+    assertValueFails(12, "$", 'expected an attribute value such as {"S": "text"}, got number')
+    assertValueFails(undefined, "$", 'expected an attribute value such as {"S": "text"}, got undefined')
   })
 
   it("an unknown type tag", () => {
-    assertValueFails({ X: "1" }, "$", "unknown type tag \"X\": expected one of S, N, B, BOOL, NULL, M, L, SS, NS, BS")
+    assertValueFails({ X: "1" }, "$", 'unknown type tag "X": expected one of S, N, B, BOOL, NULL, M, L, SS, NS, BS')
     assertValueFails({ s: "1" }, "$", /^unknown type tag "s"/)
-    assertValueFails(JSON.parse("{\"__proto__\": \"1\"}"), "$", /^unknown type tag "__proto__"/)
+    assertValueFails(JSON.parse('{"__proto__": "1"}'), "$", /^unknown type tag "__proto__"/)
   })
 
   it("two type tags, or none", () => {
     assertValueFails({ S: "a", N: "1" }, "$", "an attribute value has exactly one type tag, found S and N")
     assertValueFails({ NULL: true, X: 1 }, "$", "an attribute value has exactly one type tag, found NULL and X")
-    assertValueFails(JSON.parse("{\"S\": \"a\", \"__proto__\": 1}"), "$", /found S and __proto__$/)
+    assertValueFails(JSON.parse('{"S": "a", "__proto__": 1}'), "$", /found S and __proto__$/)
     assertValueFails({}, "$", "an attribute value has exactly one type tag, found none")
   })
 
@@ -200,7 +200,7 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
     assertValueFails(
       { N: "123456789012345678901234567890123456789" },
       "$.N",
-      "the number \"123456789012345678901234567890123456789\" has 39 significant digits; DynamoDB keeps at most 38"
+      'the number "123456789012345678901234567890123456789" has 39 significant digits; DynamoDB keeps at most 38'
     )
   })
 
@@ -213,8 +213,8 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
   it("a number that is not a decimal string", () => {
     assertValueFails({ N: 12 }, "$.N", "expected a number as a string, got number")
     assertValueFails({ N: null }, "$.N", "expected a number as a string, got null")
-    assertValueFails({ N: "1e" }, "$.N", "the number \"1e\" is not a decimal number: its exponent has no digits")
-    assertValueFails({ N: "" }, "$.N", "the number \"\" is not a decimal number: it has no digits")
+    assertValueFails({ N: "1e" }, "$.N", 'the number "1e" is not a decimal number: its exponent has no digits')
+    assertValueFails({ N: "" }, "$.N", 'the number "" is not a decimal number: it has no digits')
     assertValueFails({ N: " 1" }, "$.N", /^the number " 1" is not a decimal number/)
   })
 
@@ -224,11 +224,11 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
   })
 
   it("bad base64, alone and in a set", () => {
-    assertValueFails({ B: "AB==" }, "$.B", "\"AB==\" is not valid base64")
-    assertValueFails({ B: "AAE" }, "$.B", "\"AAE\" is not valid base64")
+    assertValueFails({ B: "AB==" }, "$.B", '"AB==" is not valid base64')
+    assertValueFails({ B: "AAE" }, "$.B", '"AAE" is not valid base64')
     assertValueFails({ B: 5 }, "$.B", "expected base64 text, got number")
     assertValueFails({ B: "A".repeat(41) + "===" }, "$.B", `"${"A".repeat(40)}…" is not valid base64`)
-    assertValueFails({ BS: ["AAEC", "A-=="] }, "$.BS[1]", "\"A-==\" is not valid base64")
+    assertValueFails({ BS: ["AAEC", "A-=="] }, "$.BS[1]", '"A-==" is not valid base64')
     assertValueFails({ BS: ["AAEC", {}] }, "$.BS[1]", "expected base64 text, got an object")
   })
 
@@ -245,13 +245,13 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
   })
 
   it("duplicates in sets", () => {
-    assertValueFails({ SS: ["a", "b", "a"] }, "$.SS[2]", "a set cannot hold duplicates: \"a\" is there twice")
-    assertValueFails({ NS: ["1", "1.0"] }, "$.NS[1]", "a set cannot hold duplicates: \"1.0\" is there twice")
-    assertValueFails({ NS: ["-0", "2", "0E+5"] }, "$.NS[2]", "a set cannot hold duplicates: \"0E+5\" is there twice")
+    assertValueFails({ SS: ["a", "b", "a"] }, "$.SS[2]", 'a set cannot hold duplicates: "a" is there twice')
+    assertValueFails({ NS: ["1", "1.0"] }, "$.NS[1]", 'a set cannot hold duplicates: "1.0" is there twice')
+    assertValueFails({ NS: ["-0", "2", "0E+5"] }, "$.NS[2]", 'a set cannot hold duplicates: "0E+5" is there twice')
     assertValueFails(
       { BS: ["AAEC", "AQID", "AAEC"] },
       "$.BS[2]",
-      "a set cannot hold duplicates: \"AAEC\" is there twice"
+      'a set cannot hold duplicates: "AAEC" is there twice'
     )
     // Different spellings of different values are fine, as are strings differing only in case or Unicode form.
     assert.isTrue(Either.isRight(DynamoJson.decodeValueEither({ NS: ["1", "10", "0.1", "-1"] })))
@@ -265,7 +265,7 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
 
   it("NULL that is not true, BOOL that is not a boolean", () => {
     assertValueFails({ NULL: false }, "$.NULL", "NULL must be true, got false")
-    assertValueFails({ NULL: "true" }, "$.NULL", "NULL must be true, got \"true\"")
+    assertValueFails({ NULL: "true" }, "$.NULL", 'NULL must be true, got "true"')
     assertValueFails({ NULL: null }, "$.NULL", "NULL must be true, got null")
     assertValueFails({ NULL: undefined }, "$.NULL", "NULL must be true, got nothing")
     assertValueFails({ BOOL: "true" }, "$.BOOL", "expected true or false, got string")
@@ -276,7 +276,7 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
     assertItemFails(
       { x: { L: [{ S: "a" }, 5] } },
       "$.x.L[1]",
-      "expected an attribute value such as {\"S\": \"text\"}, got number"
+      'expected an attribute value such as {"S": "text"}, got number'
     )
     assertItemFails({ x: { L: [{ S: "a" }, { S: 5 }] } }, "$.x.L[1].S", "expected a string, got number")
     assertItemFails({ x: { L: [{ L: [{ N: "1" }, { NS: [] }] }] } }, "$.x.L[0].L[1].NS", "a set cannot be empty")
@@ -292,20 +292,20 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
   })
 
   it("attribute names that need bracket notation", () => {
-    assertItemFails({ "odd name": { S: 1 } }, "$[\"odd name\"].S", "expected a string, got number")
-    assertItemFails({ "a.b": { S: 1 } }, "$[\"a.b\"].S", "expected a string, got number")
-    assertItemFails({ "": { S: 1 } }, "$[\"\"].S", "expected a string, got number")
-    assertItemFails({ "1x": { S: 1 } }, "$[\"1x\"].S", "expected a string, got number")
-    assertItemFails({ "say \"hi\"": { S: 1 } }, "$[\"say \\\"hi\\\"\"].S", "expected a string, got number")
-    assertItemFails({ "é": { S: 1 } }, "$[\"é\"].S", "expected a string, got number")
-    assertItemFails({ _ok$1: { M: { "x y": { S: 1 } } } }, "$._ok$1.M[\"x y\"].S", "expected a string, got number")
+    assertItemFails({ "odd name": { S: 1 } }, '$["odd name"].S', "expected a string, got number")
+    assertItemFails({ "a.b": { S: 1 } }, '$["a.b"].S', "expected a string, got number")
+    assertItemFails({ "": { S: 1 } }, '$[""].S', "expected a string, got number")
+    assertItemFails({ "1x": { S: 1 } }, '$["1x"].S', "expected a string, got number")
+    assertItemFails({ 'say "hi"': { S: 1 } }, '$["say \\"hi\\""].S', "expected a string, got number")
+    assertItemFails({ "é": { S: 1 } }, '$["é"].S', "expected a string, got number")
+    assertItemFails({ _ok$1: { M: { "x y": { S: 1 } } } }, '$._ok$1.M["x y"].S', "expected a string, got number")
   })
 
   it("an item that is not an object", () => {
     assertItemFails([], "$", "expected an object of attribute values, got an array")
     assertItemFails(null, "$", "expected an object of attribute values, got null")
     assertItemFails("x", "$", "expected an object of attribute values, got string")
-    assertItemFails({ a: "x" }, "$.a", "expected an attribute value such as {\"S\": \"text\"}, got string")
+    assertItemFails({ a: "x" }, "$.a", 'expected an attribute value such as {"S": "text"}, got string')
   })
 
   it("reports the first violation in document order", () => {
@@ -335,13 +335,17 @@ describe("DynamoJson rejects invalid values with a JSON path", () => {
       return assert.fail("expected decodeValueUnsafe to throw")
     })()
     assert.instanceOf(valueError, InvalidAttributeValue)
-    assert.strictEqual((valueError as InvalidAttributeValue).path, "$.Records[3].dynamodb[\"odd key\"].S")
+    assert.strictEqual((valueError as InvalidAttributeValue).path, '$.Records[3].dynamodb["odd key"].S')
 
     assert.throws(() => DynamoJson.decodeItemUnsafe([], ["Item"]), /^\$\.Item: expected an object/)
   })
 
   it("lets unexpected errors through", () => {
-    const hostile = { get S() { throw new RangeError("boom") } }
+    const hostile = {
+      get S() {
+        throw new RangeError("boom")
+      }
+    }
     assert.throws(() => DynamoJson.decodeValueEither(hostile), RangeError)
     assert.throws(() => DynamoJson.decodeItemUnsafe({ a: hostile }), RangeError)
   })
@@ -351,14 +355,14 @@ describe("DynamoJson.formatPath", () => {
   it("uses dots for identifiers and brackets for the rest", () => {
     assert.strictEqual(DynamoJson.formatPath([]), "$")
     assert.strictEqual(DynamoJson.formatPath(["Item", "tags", "L", 2, "S"]), "$.Item.tags.L[2].S")
-    assert.strictEqual(DynamoJson.formatPath(["Item", "odd name"]), "$.Item[\"odd name\"]")
-    assert.strictEqual(DynamoJson.formatPath(["$a", "_b", "c1", "1c", "-", ""]), "$.$a._b.c1[\"1c\"][\"-\"][\"\"]")
-    assert.strictEqual(DynamoJson.formatPath(["line\nbreak"]), "$[\"line\\nbreak\"]")
+    assert.strictEqual(DynamoJson.formatPath(["Item", "odd name"]), '$.Item["odd name"]')
+    assert.strictEqual(DynamoJson.formatPath(["$a", "_b", "c1", "1c", "-", ""]), '$.$a._b.c1["1c"]["-"][""]')
+    assert.strictEqual(DynamoJson.formatPath(["line\nbreak"]), '$["line\\nbreak"]')
   })
 })
 
 describe("DynamoJson and __proto__", () => {
-  const text = "{\"__proto__\": {\"M\": {\"__proto__\": {\"S\": \"inner\"}}}, \"constructor\": {\"N\": \"1\"}}"
+  const text = '{"__proto__": {"M": {"__proto__": {"S": "inner"}}}, "constructor": {"N": "1"}}'
   const json = JSON.parse(text)
 
   it("decodes __proto__ as an ordinary attribute name", () => {
@@ -381,7 +385,7 @@ describe("DynamoJson and __proto__", () => {
     assert.isTrue(Object.hasOwn(inner, "__proto__"))
     assert.strictEqual(
       JSON.stringify(wire),
-      "{\"__proto__\":{\"M\":{\"__proto__\":{\"S\":\"inner\"}}},\"constructor\":{\"N\":\"1\"}}"
+      '{"__proto__":{"M":{"__proto__":{"S":"inner"}}},"constructor":{"N":"1"}}'
     )
     assertSameItem(decodeItem(viaText(wire)), item)
   })

@@ -147,11 +147,11 @@ describe("DynamoNumber.parse", () => {
       ["1e", "its exponent has no digits"],
       ["1E+", "its exponent has no digits"],
       ["1e-", "its exponent has no digits"],
-      ["1.2.3", "unexpected character \".\" at offset 3"],
-      ["0x10", "unexpected character \"x\" at offset 1"],
-      ["1 ", "unexpected character \" \" at offset 1"],
-      ["1e5.5", "unexpected character \".\" at offset 3"],
-      ["1_000", "unexpected character \"_\" at offset 1"],
+      ["1.2.3", 'unexpected character "." at offset 3'],
+      ["0x10", 'unexpected character "x" at offset 1'],
+      ["1 ", 'unexpected character " " at offset 1'],
+      ["1e5.5", 'unexpected character "." at offset 3'],
+      ["1_000", 'unexpected character "_" at offset 1'],
       ["--1", "it has no digits"],
       ["1E1234567", "its exponent is out of range"]
     ]
@@ -181,8 +181,8 @@ describe("DynamoNumber.parse", () => {
   it.prop("rejects whatever the oracle's grammar rejects, and only that", [numberishText], ([text]) => {
     const parsed = DynamoNumber.parse(text)
     const match = SYNTAX.exec(text)
-    const grammatical = match !== null && (match[2] !== "" || (match[3] ?? "") !== "") &&
-      (match[4] ?? "").replace(/^[+-]?0*/, "").length <= 6
+    const grammatical = match !== null && (match[2] !== "" || (match[3] ?? "") !== "")
+      && (match[4] ?? "").replace(/^[+-]?0*/, "").length <= 6
     assert.strictEqual(typeof parsed !== "string", grammatical, JSON.stringify(text))
   }, { fastCheck: { numRuns } })
 })

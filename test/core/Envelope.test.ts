@@ -76,10 +76,10 @@ describe("Envelope", () => {
     })
     assert.strictEqual(
       line,
-      `{"op":"d","key":{"pk":{"S":"a"}},"before":{"pk":{"S":"a"},"n":{"N":"1.50"}},"after":null,` +
-        `"ts_ms":1700000000000,"source":{"connector":"backstream","kind":"stream","stream_arn":"arn:s",` +
-        `"shard_id":"shardId-1","sequence_number":"100000000000000000000001","approximate_creation_ms":1700000000000,` +
-        `"ttl":true}}`
+      `{"op":"d","key":{"pk":{"S":"a"}},"before":{"pk":{"S":"a"},"n":{"N":"1.50"}},"after":null,`
+        + `"ts_ms":1700000000000,"source":{"connector":"backstream","kind":"stream","stream_arn":"arn:s",`
+        + `"shard_id":"shardId-1","sequence_number":"100000000000000000000001","approximate_creation_ms":1700000000000,`
+        + `"ttl":true}}`
     )
   })
 

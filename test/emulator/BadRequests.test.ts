@@ -53,7 +53,7 @@ const sdkError = <A>(f: () => Promise<A>) =>
     return { name: error.name, message: error.message, status: error.$metadata?.httpStatusCode }
   })
 
-const start = Effect.gen(function*() {
+const start = Effect.gen(function* () {
   const instance = yield* EmulatorInstance.make({ clock: "virtual" })
   const server = yield* NodeServer.serve(instance.emulator)
   const sdk = clients(server.url)
@@ -82,7 +82,7 @@ const start = Effect.gen(function*() {
 
 describe("bad requests", () => {
   it.scoped("a missing required field is a ValidationException naming the member", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { streamArn, url } = yield* start
       assertError(
         yield* raw(url, `${DYNAMODB}.PutItem`, { TableName: TABLE }),
@@ -97,7 +97,7 @@ describe("bad requests", () => {
     }))
 
   it.scoped("an unknown table is a ResourceNotFoundException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk, url } = yield* start
       assertError(
         yield* raw(url, `${DYNAMODB}.PutItem`, { TableName: "missing", Item: { pk: { S: "a" } } }),
@@ -116,7 +116,7 @@ describe("bad requests", () => {
     }))
 
   it.scoped("a malformed or foreign shard iterator is a ValidationException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { iterator, url } = yield* start
       assertError(yield* raw(url, `${STREAMS}.GetRecords`, { ShardIterator: "not-an-iterator" }), VALIDATION)
       const tampered = iterator.slice(0, -6) + (iterator.endsWith("AAAA==") ? "BBBB==" : "AAAA==")
@@ -130,7 +130,7 @@ describe("bad requests", () => {
     }))
 
   it.scoped("GetRecords refuses Limit 0 and 1001", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { iterator, sdk, url } = yield* start
       assertError(
         yield* raw(url, `${STREAMS}.GetRecords`, { ShardIterator: iterator, Limit: 0 }),
@@ -144,14 +144,16 @@ describe("bad requests", () => {
         "1 validation error detected: Value '1001' at 'limit' failed to satisfy constraint: "
           + "Member must have value less than or equal to 1000"
       )
-      const error = yield* sdkError(() => sdk.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 0 })))
+      const error = yield* sdkError(() =>
+        sdk.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 0 }))
+      )
       assert.deepStrictEqual([error.name, error.status], ["ValidationException", 400])
       const ok = yield* raw(url, `${STREAMS}.GetRecords`, { ShardIterator: iterator, Limit: 1000 })
       assert.strictEqual(ok.status, 200)
     }))
 
   it.scoped("an item over 400 KB is a ValidationException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk, url } = yield* start
       const item = { pk: { S: "big" }, body: { S: "x".repeat(400 * 1024) } }
       assertError(
@@ -164,7 +166,7 @@ describe("bad requests", () => {
     }))
 
   it.scoped("a key attribute of the wrong type is a ValidationException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { url } = yield* start
       assertError(
         yield* raw(url, `${DYNAMODB}.PutItem`, { TableName: TABLE, Item: { pk: { N: "1" } } }),
@@ -179,7 +181,7 @@ describe("bad requests", () => {
     }))
 
   it.scoped("an unknown X-Amz-Target is an UnknownOperationException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { url } = yield* start
       for (const target of [`${DYNAMODB}.Frobnicate`, `${STREAMS}.PutItem`, "Kinesis_20131202.GetRecords", "nodot"]) {
         assertError(yield* raw(url, target, {}), "com.amazon.coral.service#UnknownOperationException")
@@ -187,23 +189,29 @@ describe("bad requests", () => {
     }))
 
   it.scoped("a malformed JSON body is a SerializationException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { url } = yield* start
-      assertError(yield* raw(url, `${DYNAMODB}.PutItem`, "{\"TableName\": "), "com.amazon.coral.service#SerializationException")
+      assertError(
+        yield* raw(url, `${DYNAMODB}.PutItem`, '{"TableName": '),
+        "com.amazon.coral.service#SerializationException"
+      )
       assertError(yield* raw(url, `${DYNAMODB}.PutItem`, "[1, 2]"), "com.amazon.coral.service#SerializationException")
     }))
 
   it.scoped("DescribeExport of an unknown ARN is an ExportNotFoundException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk, url } = yield* start
       const arn = `${TABLE_ARN}${TABLE}/export/01700000000000-0123abcd`
-      assertError(yield* raw(url, `${DYNAMODB}.DescribeExport`, { ExportArn: arn }), dynamodbError("ExportNotFoundException"))
+      assertError(
+        yield* raw(url, `${DYNAMODB}.DescribeExport`, { ExportArn: arn }),
+        dynamodbError("ExportNotFoundException")
+      )
       const error = yield* sdkError(() => sdk.dynamodb.send(new DescribeExportCommand({ ExportArn: arn })))
       assert.deepStrictEqual([error.name, error.status], ["ExportNotFoundException", 400])
     }))
 
   it.scoped("ExportTableToPointInTime of an unknown table is a TableNotFoundException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk, url } = yield* start
       const input = { TableArn: `${TABLE_ARN}missing`, S3Bucket: "exports" }
       assertError(
@@ -215,7 +223,7 @@ describe("bad requests", () => {
     }))
 
   it.scoped("NodeServer.serve binds 127.0.0.1 by default", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const instance = yield* EmulatorInstance.make({ clock: "virtual" })
       const server = yield* NodeServer.serve(instance.emulator)
       assert.strictEqual(server.host, "127.0.0.1")

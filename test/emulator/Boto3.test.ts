@@ -13,7 +13,7 @@ const hasBoto3 = (() => {
   }
 })()
 
-if (!hasBoto3) console.warn("Boto3.test.ts: skipped, `python3 -c \"import boto3\"` failed (install boto3 to run it)")
+if (!hasBoto3) console.warn('Boto3.test.ts: skipped, `python3 -c "import boto3"` failed (install boto3 to run it)')
 
 /** The boto3 side: drives the emulator as a Python user would and prints what it saw as one JSON line. */
 const SCRIPT = String.raw`
@@ -139,7 +139,7 @@ const python = (url: string) =>
 
 describe.skipIf(!hasBoto3)("boto3", () => {
   it.scoped("tables, streams, PITR exports and S3 through boto3", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const instance = yield* EmulatorInstance.make({ clock: "real", exportDurationMs: 200 })
       const server = yield* NodeServer.serve(instance.emulator)
       const seen = yield* python(server.url)
@@ -148,7 +148,10 @@ describe.skipIf(!hasBoto3)("boto3", () => {
       assert.strictEqual(seen.pitr, "ENABLED")
       assert.isAtLeast(seen.shards, 1)
       const byKey = (key: string) =>
-        seen.records.filter((r) => r.key === key).sort((x, y) => (BigInt(x.sequenceNumber) < BigInt(y.sequenceNumber) ? -1 : 1))
+        seen.records.filter((r) => r.key === key).sort((
+          x,
+          y
+        ) => (BigInt(x.sequenceNumber) < BigInt(y.sequenceNumber) ? -1 : 1))
       const a = byKey("a")
       assert.deepStrictEqual(a.map((r) => r.eventName), ["INSERT", "MODIFY", "REMOVE"])
       assert.deepStrictEqual(a[0]!.newImage, { pk: { S: "a" }, n: { N: "1" } })

@@ -12,10 +12,10 @@ import {
   UpdateTimeToLiveCommand
 } from "@aws-sdk/client-dynamodb"
 import {
+  type _Record,
   DescribeStreamCommand,
   GetRecordsCommand,
-  GetShardIteratorCommand,
-  type _Record
+  GetShardIteratorCommand
 } from "@aws-sdk/client-dynamodb-streams"
 import { CreateBucketCommand } from "@aws-sdk/client-s3"
 import { assert, describe, it } from "@effect/vitest"
@@ -32,7 +32,7 @@ import { clients, s3ObjectStore } from "./support/sdk.ts"
 const T0 = Date.UTC(2026, 0, 14, 10, 0, 0)
 const MINUTE = 60_000
 
-const start = Effect.gen(function*() {
+const start = Effect.gen(function* () {
   const instance = yield* EmulatorInstance.make({ clock: "virtual", startTimeMs: T0, exportDurationMs: 10 * MINUTE })
   const server = yield* NodeServer.serve(instance.emulator)
   return { instance, server, sdk: clients(server.url) }
@@ -46,7 +46,10 @@ const setUp = (sdk: ReturnType<typeof clients>) =>
     const table = await sdk.dynamodb.send(
       new CreateTableCommand({
         TableName: "orders",
-        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "N" }],
+        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, {
+          AttributeName: "sk",
+          AttributeType: "N"
+        }],
         KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
         BillingMode: "PAY_PER_REQUEST",
         StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" }
@@ -68,7 +71,11 @@ const readAll = (sdk: ReturnType<typeof clients>, streamArn: string) =>
     const records: Array<_Record> = []
     for (const shard of description.StreamDescription!.Shards!) {
       let iterator = (await sdk.streams.send(
-        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" })
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard.ShardId!,
+          ShardIteratorType: "TRIM_HORIZON"
+        })
       )).ShardIterator
       while (iterator !== undefined) {
         const page = await sdk.streams.send(new GetRecordsCommand({ ShardIterator: iterator }))
@@ -82,12 +89,14 @@ const readAll = (sdk: ReturnType<typeof clients>, streamArn: string) =>
 
 const put = (sdk: ReturnType<typeof clients>, pk: string, sk: number, extra: Record<string, unknown> = {}) =>
   call(() =>
-    sdk.dynamodb.send(new PutItemCommand({ TableName: "orders", Item: { pk: { S: pk }, sk: { N: String(sk) }, ...extra } as never }))
+    sdk.dynamodb.send(
+      new PutItemCommand({ TableName: "orders", Item: { pk: { S: pk }, sk: { N: String(sk) }, ...extra } as never })
+    )
   )
 
 describe("emulator", () => {
   it.scoped("records exactly one stream record per changed item, none for writes that change nothing", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk } = yield* start
       const table = yield* setUp(sdk)
       yield* put(sdk, "a", 1, { n: { N: "1" } })
@@ -112,8 +121,12 @@ describe("emulator", () => {
         )
       )
       assert.isTrue(Either.isLeft(failed))
-      yield* call(() => sdk.dynamodb.send(new DeleteItemCommand({ TableName: "orders", Key: { pk: { S: "zz" }, sk: { N: "9" } } })))
-      yield* call(() => sdk.dynamodb.send(new DeleteItemCommand({ TableName: "orders", Key: { pk: { S: "a" }, sk: { N: "1" } } })))
+      yield* call(() =>
+        sdk.dynamodb.send(new DeleteItemCommand({ TableName: "orders", Key: { pk: { S: "zz" }, sk: { N: "9" } } }))
+      )
+      yield* call(() =>
+        sdk.dynamodb.send(new DeleteItemCommand({ TableName: "orders", Key: { pk: { S: "a" }, sk: { N: "1" } } }))
+      )
       const records = yield* readAll(sdk, table.LatestStreamArn!)
       assert.deepStrictEqual(records.map((r) => r.eventName), ["INSERT", "MODIFY", "REMOVE"])
       assert.deepStrictEqual(records[1]!.dynamodb!.OldImage!.n, { N: "1" })
@@ -123,7 +136,7 @@ describe("emulator", () => {
     }))
 
   it.scoped("a full export at a past time holds the table as it was then; an incremental one its changes", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { instance, sdk } = yield* start
       const table = yield* setUp(sdk)
       for (let i = 0; i < 20; i++) yield* put(sdk, `item${i}`, i, { v: { S: "first" } })
@@ -131,7 +144,9 @@ describe("emulator", () => {
       const exportTime = instance.clock.unsafeCurrentTimeMillis()
       yield* instance.clock.advance(MINUTE)
       for (let i = 0; i < 10; i++) yield* put(sdk, `item${i}`, i, { v: { S: "second" } })
-      yield* call(() => sdk.dynamodb.send(new DeleteItemCommand({ TableName: "orders", Key: { pk: { S: "item19" }, sk: { N: "19" } } })))
+      yield* call(() =>
+        sdk.dynamodb.send(new DeleteItemCommand({ TableName: "orders", Key: { pk: { S: "item19" }, sk: { N: "19" } } }))
+      )
       yield* instance.clock.advance(20 * MINUTE)
 
       const started = yield* call(() =>
@@ -163,7 +178,10 @@ describe("emulator", () => {
           new ExportTableToPointInTimeCommand({ TableArn: table.TableArn, S3Bucket: "other", ClientToken: "token-1" })
         )
       )
-      assert.strictEqual(Either.isLeft(conflict) && (conflict.left as { cause?: Error }).cause?.name, "ExportConflictException")
+      assert.strictEqual(
+        Either.isLeft(conflict) && (conflict.left as { cause?: Error }).cause?.name,
+        "ExportConflictException"
+      )
 
       const incremental = yield* call(() =>
         sdk.dynamodb.send(
@@ -213,15 +231,22 @@ describe("emulator", () => {
     }))
 
   it.scoped("export errors: PITR off, a time outside the window, a missing bucket (FAILED)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { instance, sdk } = yield* start
       const table = yield* setUp(sdk)
       const outside = yield* attempt(() =>
         sdk.dynamodb.send(
-          new ExportTableToPointInTimeCommand({ TableArn: table.TableArn, S3Bucket: "exports", ExportTime: new Date(T0 - MINUTE) })
+          new ExportTableToPointInTimeCommand({
+            TableArn: table.TableArn,
+            S3Bucket: "exports",
+            ExportTime: new Date(T0 - MINUTE)
+          })
         )
       )
-      assert.strictEqual(Either.isLeft(outside) && (outside.left as { cause?: Error }).cause?.name, "InvalidExportTimeException")
+      assert.strictEqual(
+        Either.isLeft(outside) && (outside.left as { cause?: Error }).cause?.name,
+        "InvalidExportTimeException"
+      )
       const missing = yield* call(() =>
         sdk.dynamodb.send(new ExportTableToPointInTimeCommand({ TableArn: table.TableArn, S3Bucket: "no-such-bucket" }))
       )
@@ -246,12 +271,17 @@ describe("emulator", () => {
         Either.isLeft(off) && (off.left as { cause?: Error }).cause?.name,
         "PointInTimeRecoveryUnavailableException"
       )
-      const backups = yield* call(() => sdk.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: "orders" })))
-      assert.strictEqual(backups.ContinuousBackupsDescription!.PointInTimeRecoveryDescription!.PointInTimeRecoveryStatus, "DISABLED")
+      const backups = yield* call(() =>
+        sdk.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: "orders" }))
+      )
+      assert.strictEqual(
+        backups.ContinuousBackupsDescription!.PointInTimeRecoveryDescription!.PointInTimeRecoveryStatus,
+        "DISABLED"
+      )
     }))
 
   it.scoped("TransactWriteItems: all or nothing, one record per changed item", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk } = yield* start
       const table = yield* setUp(sdk)
       yield* put(sdk, "a", 1, { n: { N: "10" } })
@@ -290,9 +320,16 @@ describe("emulator", () => {
       yield* call(() => sdk.dynamodb.send(transfer(4)))
       const refused = yield* attempt(() => sdk.dynamodb.send(transfer(7)))
       assert.isTrue(Either.isLeft(refused))
-      const error = Either.isLeft(refused) ? (refused.left as { cause?: { name: string; CancellationReasons?: Array<{ Code: string }> } }).cause : undefined
+      const error = Either.isLeft(refused)
+        ? (refused.left as { cause?: { name: string; CancellationReasons?: Array<{ Code: string }> } }).cause
+        : undefined
       assert.strictEqual(error?.name, "TransactionCanceledException")
-      assert.deepStrictEqual(error?.CancellationReasons?.map((r) => r.Code), ["ConditionalCheckFailed", "None", "None", "None"])
+      assert.deepStrictEqual(error?.CancellationReasons?.map((r) => r.Code), [
+        "ConditionalCheckFailed",
+        "None",
+        "None",
+        "None"
+      ])
       const twice = yield* attempt(() =>
         sdk.dynamodb.send(
           new TransactWriteItemsCommand({
@@ -305,17 +342,29 @@ describe("emulator", () => {
       )
       assert.isTrue(Either.isLeft(twice))
       const records = yield* readAll(sdk, table.LatestStreamArn!)
-      const changes = records.map((r) => `${r.eventName} ${r.dynamodb!.Keys!.pk!.S} ${r.dynamodb!.NewImage?.n?.N ?? "-"}`).sort()
-      assert.deepStrictEqual(changes, ["INSERT a 10", "INSERT b 0", "INSERT c -", "INSERT log -", "MODIFY a 6", "MODIFY b 4"])
+      const changes = records.map((r) =>
+        `${r.eventName} ${r.dynamodb!.Keys!.pk!.S} ${r.dynamodb!.NewImage?.n?.N ?? "-"}`
+      ).sort()
+      assert.deepStrictEqual(changes, [
+        "INSERT a 10",
+        "INSERT b 0",
+        "INSERT c -",
+        "INSERT log -",
+        "MODIFY a 6",
+        "MODIFY b 4"
+      ])
     }))
 
   it.scoped("TTL deletes carry the service's identity", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { instance, sdk } = yield* start
       const table = yield* setUp(sdk)
       yield* call(() =>
         sdk.dynamodb.send(
-          new UpdateTimeToLiveCommand({ TableName: "orders", TimeToLiveSpecification: { Enabled: true, AttributeName: "expires" } })
+          new UpdateTimeToLiveCommand({
+            TableName: "orders",
+            TimeToLiveSpecification: { Enabled: true, AttributeName: "expires" }
+          })
         )
       )
       yield* put(sdk, "old", 1, { expires: { N: String(T0 / 1000 + 60) } })
@@ -330,7 +379,7 @@ describe("emulator", () => {
     }))
 
   it.scoped("the admin API moves the clock and shows which AWS actions a client used", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { server, sdk } = yield* start
       yield* setUp(sdk)
       const advanced = yield* call(() =>
@@ -344,7 +393,7 @@ describe("emulator", () => {
     }))
 
   it.scoped("answers bad requests as AWS does", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { server } = yield* start
       const post = (target: string, body: string) =>
         call(() =>
@@ -360,19 +409,28 @@ describe("emulator", () => {
       const malformed = yield* post("DynamoDB_20120810.PutItem", "{not json")
       assert.strictEqual(malformed.status, 400)
       assert.match(malformed.body.__type, /#SerializationException$/)
-      const noTable = yield* post("DynamoDB_20120810.PutItem", JSON.stringify({ TableName: "nope", Item: { pk: { S: "a" } } }))
+      const noTable = yield* post(
+        "DynamoDB_20120810.PutItem",
+        JSON.stringify({ TableName: "nope", Item: { pk: { S: "a" } } })
+      )
       assert.strictEqual(noTable.status, 400)
       assert.match(noTable.body.__type, /#ResourceNotFoundException$/)
     }))
 
   it.scoped("works with the AWS CLI", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { server, sdk } = yield* start
       yield* setUp(sdk)
       const aws = (...args: Array<string>) =>
         call(() =>
           promisify(execFile)("aws", ["--endpoint-url", server.url, "--output", "json", ...args], {
-            env: { ...process.env, AWS_ACCESS_KEY_ID: "x", AWS_SECRET_ACCESS_KEY: "x", AWS_DEFAULT_REGION: "us-east-1", AWS_PAGER: "" }
+            env: {
+              ...process.env,
+              AWS_ACCESS_KEY_ID: "x",
+              AWS_SECRET_ACCESS_KEY: "x",
+              AWS_DEFAULT_REGION: "us-east-1",
+              AWS_PAGER: ""
+            }
           })
         )
       yield* aws("dynamodb", "put-item", "--table-name", "orders", "--item", `{"pk":{"S":"cli"},"sk":{"N":"1"}}`)

@@ -31,7 +31,7 @@ interface SdkError {
   readonly $metadata: { readonly httpStatusCode?: number }
 }
 
-const start = Effect.gen(function*() {
+const start = Effect.gen(function* () {
   const instance = yield* EmulatorInstance.make({ clock: "virtual", startTimeMs: T0, exportDurationMs: MINUTE })
   const server = yield* NodeServer.serve(instance.emulator)
   // One attempt: the SDK's retries would hide the faults.
@@ -80,12 +80,12 @@ const createTable = (sdk: { dynamodb: DynamoDBClient }) =>
     )
   ).pipe(Effect.map((created) => created.TableDescription!))
 
-const putItem = (sdk: { dynamodb: DynamoDBClient }, pk: string) =>
-  () => sdk.dynamodb.send(new PutItemCommand({ TableName: "orders", Item: { pk: { S: pk } } }))
+const putItem = (sdk: { dynamodb: DynamoDBClient }, pk: string) => () =>
+  sdk.dynamodb.send(new PutItemCommand({ TableName: "orders", Item: { pk: { S: pk } } }))
 
 describe("fault injection", () => {
   it.scoped("throttles GetRecords on one shard only, with LimitExceededException", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk, addFault, requests } = yield* start
       const table = yield* createTable(sdk)
       const described = yield* call(() =>
@@ -119,7 +119,7 @@ describe("fault injection", () => {
     }))
 
   it.scoped("PutItem: ProvisionedThroughputExceededException, 500 and 503; times bounds a rule", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk, admin, addFault, requests } = yield* start
       yield* createTable(sdk)
       const throttle = yield* addFault({ kind: "throttle", action: "PutItem", times: 2 })
@@ -163,7 +163,7 @@ describe("fault injection", () => {
     }))
 
   it.scoped("rejects a malformed rule", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { admin } = yield* start
       assert.strictEqual((yield* admin("POST", "/faults", { kind: "explode", action: "*" })).status, 400)
       assert.strictEqual((yield* admin("POST", "/faults", { kind: "delay", action: "*" })).status, 400)
@@ -172,7 +172,7 @@ describe("fault injection", () => {
     }))
 
   it.scoped("S3 GetObject: SlowDown (503), other S3 actions untouched", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk, addFault, requests } = yield* start
       yield* call(() => sdk.s3.send(new CreateBucketCommand({ Bucket: "data" })))
       yield* addFault({ kind: "throttle", action: "s3:GetObject" })
@@ -191,7 +191,7 @@ describe("fault injection", () => {
     }))
 
   it.scoped("a delay holds the request until the virtual clock passes it", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { instance, sdk, addFault, requests } = yield* start
       yield* createTable(sdk)
       yield* addFault({ kind: "delay", action: "PutItem", delayMs: 5000, times: 1 })
@@ -218,7 +218,7 @@ describe("fault injection", () => {
 
   for (const kind of ["truncate-export", "corrupt-export"] as const) {
     it.scoped(`${kind}: the export reader detects the damaged data file`, () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { instance, sdk, addFault } = yield* start
         const table = yield* createTable(sdk)
         yield* call(() =>
@@ -258,7 +258,7 @@ describe("fault injection", () => {
   }
 
   it.scoped("POST /_backstream/reset clears the fault rules", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sdk, admin, addFault } = yield* start
       yield* addFault({ kind: "error500", action: "*" })
       assert.strictEqual((yield* admin("POST", "/reset")).status, 200)

@@ -495,7 +495,7 @@ describe("S3 request log", () => {
 
 describe("S3 store in-process", () => {
   it.effect("creates, writes conditionally, lists, deletes and resets", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const local = new S3Store()
       assert.isTrue(yield* local.createBucket("exports"))
       assert.isFalse(yield* local.createBucket("exports"))

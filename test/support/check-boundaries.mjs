@@ -14,7 +14,8 @@ const files = (dir) =>
     )
     : []
 
-const IMPORT = /(?:^|[;\s])(?:import|export)\s[^'"`]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|require\(\s*["']([^"']+)["']\s*\)/gm
+const IMPORT =
+  /(?:^|[;\s])(?:import|export)\s[^'"`]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|require\(\s*["']([^"']+)["']\s*\)/gm
 const imports = (text) => [...text.matchAll(IMPORT)].map((m) => m[1] ?? m[2] ?? m[3])
 const strip = (text) => text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:])\/\/.*$/gm, "$1")
 
@@ -25,21 +26,26 @@ for (const file of files("core")) {
   const text = strip(fs.readFileSync(path.join(root, file), "utf8"))
   for (const specifier of imports(text)) {
     if (specifier.startsWith(".")) {
-      const target = path.relative(path.join(root, "core"), path.resolve(path.dirname(path.join(root, file)), specifier))
+      const target = path.relative(
+        path.join(root, "core"),
+        path.resolve(path.dirname(path.join(root, file)), specifier)
+      )
       if (target.startsWith("..")) fail(file, `imports ${specifier}, outside core/`)
       if (!specifier.endsWith(".ts")) fail(file, `relative import ${specifier} needs its .ts extension (Deno)`)
     } else if (specifier !== "effect" && !specifier.startsWith("effect/")) {
       fail(file, `imports ${specifier}; core/ may import only effect and core/`)
     }
   }
-  for (const [pattern, what] of [
-    [/\bprocess\s*\./, "process"],
-    [/\bBuffer\s*[.(]/, "Buffer"],
-    [/\bDeno\s*\./, "Deno"],
-    [/\b__dirname\b|\b__filename\b/, "__dirname/__filename"],
-    [/\bDate\.now\s*\(/, "Date.now() (use Effect's Clock)"],
-    [/\bnew Date\s*\(\s*\)/, "new Date() (use Effect's Clock)"]
-  ]) {
+  for (
+    const [pattern, what] of [
+      [/\bprocess\s*\./, "process"],
+      [/\bBuffer\s*[.(]/, "Buffer"],
+      [/\bDeno\s*\./, "Deno"],
+      [/\b__dirname\b|\b__filename\b/, "__dirname/__filename"],
+      [/\bDate\.now\s*\(/, "Date.now() (use Effect's Clock)"],
+      [/\bnew Date\s*\(\s*\)/, "new Date() (use Effect's Clock)"]
+    ]
+  ) {
     if (pattern.test(text)) fail(file, `uses ${what}`)
   }
 }

@@ -4,7 +4,7 @@
  */
 import { Effect, Either, Stream } from "effect"
 import type { Scope } from "effect"
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -33,10 +33,52 @@ export const realExportPresent = existsSync(path.join(realExportRoot, "AWSDynamo
 /** What a suite that needs the real export says when it is skipped. */
 export const REAL_EXPORT_SKIPPED = "skipped: ../shared/aws-real-exports not present"
 
-/** Warns once, at collection, that a suite is skipped because the real export is absent. */
-export const warnWhenRealExportAbsent = (suite: string): void => {
-  if (!realExportPresent) console.warn(`${suite}: ${REAL_EXPORT_SKIPPED} (looked in ${realExportRoot})`)
+/**
+ * The name of a suite that needs the real export: as is when the export is there; otherwise it says it is skipped and
+ * why, and a warning says so at collection.
+ */
+export const realExportSuite = (name: string): string => {
+  if (realExportPresent) return name
+  console.warn(`${name}: ${REAL_EXPORT_SKIPPED} (looked in ${realExportRoot})`)
+  return `${name} (${REAL_EXPORT_SKIPPED})`
 }
+
+/** The local path of a key in a bucket folder. */
+export const localPath = (root: string, key: string): string => path.join(root, ...key.split("/"))
+
+const parseEntries = (text: string): ReadonlyArray<ExportLayout.FileEntry> =>
+  text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as ExportLayout.FileEntry)
+
+/** The real export's three exports, in the order they were taken. */
+export const REAL_EXPORTS = [
+  { id: "01768385930622-efd1a093", type: "FULL_EXPORT", itemCount: 3 },
+  { id: "01768386924000-d339e52d", type: "INCREMENTAL_EXPORT", itemCount: 6 },
+  { id: "01768388186000-4a2fc3ff", type: "INCREMENTAL_EXPORT", itemCount: 5 }
+] as const
+
+/** The summary key of a real export. */
+export const realSummaryKey = (id: string): string => `AWSDynamoDB/${id}/manifest-summary.json`
+
+/** The bytes of a key of the real export's bucket folder. */
+export const readRealBytes = (key: string): Uint8Array => new Uint8Array(readFileSync(localPath(realExportRoot, key)))
+
+/** The text of a key of the real export's bucket folder. */
+export const readRealText = (key: string): string => readFileSync(localPath(realExportRoot, key), "utf8")
+
+/** A real data file's lines, from `decoded/` (`AWSDynamoDB/<dir>/<name>.json.gz` → `<dir>_<name>.jsonl`). */
+export const readRealDecoded = (dataFileS3Key: string): string =>
+  readFileSync(
+    path.join(
+      realExportRoot,
+      "decoded",
+      dataFileS3Key.replace(/^AWSDynamoDB\//, "").split("/").join("_").replace(/\.json\.gz$/, ".jsonl")
+    ),
+    "utf8"
+  )
+
+/** The entries of a real export's `manifest-files.json`. */
+export const readRealEntries = (id: string): ReadonlyArray<ExportLayout.FileEntry> =>
+  parseEntries(readRealText(`AWSDynamoDB/${id}/manifest-files.json`))
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Temporary folders
@@ -86,12 +128,6 @@ export interface WriteOptions {
   readonly prefix?: string
   readonly seed?: number
 }
-
-/** The local path of a key in a bucket folder. */
-export const localPath = (root: string, key: string): string => path.join(root, ...key.split("/"))
-
-const parseEntries = (text: string): ReadonlyArray<ExportLayout.FileEntry> =>
-  text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as ExportLayout.FileEntry)
 
 const fixture = async (root: string, written: LocalExportWriter.WrittenExport): Promise<Fixture> => {
   const filesKey = `${written.summaryKey.slice(0, -"manifest-summary.json".length)}manifest-files.json`
@@ -190,7 +226,6 @@ const patchSummaryFile = async (exported: Fixture, fields: Record<string, unknow
 export const patchSummary = (exported: Fixture, fields: Record<string, unknown>): Effect.Effect<void> =>
   Effect.promise(() => patchSummaryFile(exported, fields))
 
-/** Overwrites an object of the export's bucket folder with raw bytes or text. */
 const writeRaw = (exported: Fixture, key: string, content: string | Uint8Array) =>
   fs.writeFile(localPath(exported.root, key), content)
 
@@ -212,17 +247,16 @@ export const readBytes = (exported: Fixture, key: string): Effect.Effect<Uint8Ar
  *
  * - `manifest: "update"` (default): the entry gets the new file's md5Checksum and etag and `itemCount` (default: the
  *   content's line count); `manifest-files.md5` and the summary's item count follow, so only the content is wrong.
- * - `manifest: "md5"`: only md5Checksum and etag are updated (an item count check sees the old count).
+ * - `manifest: "md5"`: md5Checksum and etag are updated, the item count is `itemCount` (default: the old count).
  * - `manifest: "keep"`: the manifest is left as it was (the file's MD5 no longer matches).
  */
 export const rewriteDataFile = (
   exported: Fixture,
   index: number,
   content: string | Uint8Array,
-  options: { readonly manifest?: "update" | "md5" | "keep"; readonly itemCount?: number; readonly gzip?: boolean } =
-    {}
+  options: { readonly manifest?: "update" | "md5" | "keep"; readonly itemCount?: number; readonly gzip?: boolean } = {}
 ): Effect.Effect<Fixture> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const entry = exported.entries[index]
     if (entry === undefined) return yield* Effect.dieMessage(`the export has no data file ${index}`)
     const bytes = options.gzip === false
@@ -231,9 +265,8 @@ export const rewriteDataFile = (
     yield* overwrite(exported, entry.dataFileS3Key, bytes)
     const manifest = options.manifest ?? "update"
     if (manifest === "keep") return exported
-    const lines = options.itemCount ??
-      (typeof content === "string" ? countLines(content) : countLines(new TextDecoder().decode(content)))
-    const itemCount = manifest === "update" ? lines : entry.itemCount
+    const lines = typeof content === "string" ? countLines(content) : countLines(new TextDecoder().decode(content))
+    const itemCount = options.itemCount ?? (manifest === "update" ? lines : entry.itemCount)
     const entries = exported.entries.map((e, i) => (i === index ? entryFor(bytes, e.dataFileS3Key, itemCount) : e))
     return yield* writeManifest(exported, entries)
   })
@@ -259,7 +292,11 @@ export const readExport = (
   Effect.suspend(() => {
     const events: Array<ChangeEvent> = []
     return ExportReader.read(summaryKey, options).pipe(
-      Stream.runForEachChunk((chunk) => Effect.sync(() => events.push(...chunk))),
+      Stream.runForEachChunk((chunk) =>
+        Effect.sync(() => {
+          for (const event of chunk) events.push(event)
+        })
+      ),
       Effect.either,
       Effect.map((result) => ({ events, error: Either.isLeft(result) ? result.left : undefined })),
       Effect.provide(LocalObjectStore.layer(root))
@@ -276,8 +313,13 @@ export const readAll = (
   summaryKey: string,
   options: ExportReader.ReadOptions = {}
 ): Effect.Effect<ReadonlyArray<ChangeEvent>> =>
-  Effect.flatMap(readExport(root, summaryKey, options), ({ error, events }) =>
-    error === undefined ? Effect.succeed(events) : Effect.dieMessage(`expected the export to read, got ${error.message}`))
+  Effect.flatMap(
+    readExport(root, summaryKey, options),
+    ({ error, events }) =>
+      error === undefined
+        ? Effect.succeed(events)
+        : Effect.dieMessage(`expected the export to read, got ${error.message}`)
+  )
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Adapters to run every good path with

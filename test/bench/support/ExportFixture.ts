@@ -38,9 +38,42 @@ const prng = (seed: number) => {
 }
 
 const WORDS = [
-  "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo", "lima", "mike",
-  "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee",
-  "zulu", "café", "naïve", "Zürich", "東京", "São Paulo", "Ελλάδα", "🚀", "línea", "größe", "København"
+  "alpha",
+  "bravo",
+  "charlie",
+  "delta",
+  "echo",
+  "foxtrot",
+  "golf",
+  "hotel",
+  "india",
+  "juliett",
+  "kilo",
+  "lima",
+  "mike",
+  "november",
+  "oscar",
+  "papa",
+  "quebec",
+  "romeo",
+  "sierra",
+  "tango",
+  "uniform",
+  "victor",
+  "whiskey",
+  "xray",
+  "yankee",
+  "zulu",
+  "café",
+  "naïve",
+  "Zürich",
+  "東京",
+  "São Paulo",
+  "Ελλάδα",
+  "🚀",
+  "línea",
+  "größe",
+  "København"
 ]
 
 const makeItem = (random: () => number, index: number): AV.Item => {
@@ -92,11 +125,14 @@ const makeItem = (random: () => number, index: number): AV.Item => {
     ["payload", AV.b(bytes(4, 14))],
     ["active", AV.bool(random() < 0.5)],
     ["archived", AV.nul],
-    ["address", AV.m(AV.item([
-      ["street", AV.s(`${int(999) + 1} ${word()}`)],
-      ["city", AV.s(word())],
-      ["zip", AV.n(digits(5))]
-    ]))],
+    [
+      "address",
+      AV.m(AV.item([
+        ["street", AV.s(`${int(999) + 1} ${word()}`)],
+        ["city", AV.s(word())],
+        ["zip", AV.n(digits(5))]
+      ]))
+    ],
     ["history", AV.l([AV.s(word()), AV.n(number()), AV.bool(random() < 0.5), AV.nul])],
     ["labels", AV.ss(distinct(word, (w) => w, 2 + int(2)))],
     ["scores", AV.ns(distinct(() => String(int(1000)), (n) => n, 2 + int(2)))],
@@ -112,9 +148,10 @@ function* partition(seed: number, from: number, to: number): Iterable<AV.Item> {
 const fixtureDirectory = (p: FixtureParameters) =>
   path.join(cacheDir, `export-${p.items}-items-${p.files}-files-seed-${p.seed}-v${VERSION}`)
 
-/** The export for these parameters, written on first use (it takes a while: say so before calling). */
+/** Whether the export for these parameters is already in the cache (writing it takes a while: say so). */
 export const exists = (p: FixtureParameters): boolean => fs.existsSync(path.join(fixtureDirectory(p), "fixture.json"))
 
+/** The export for these parameters, written on first use into a temporary folder, then moved into place. */
 export const ensure = async (p: FixtureParameters): Promise<Fixture> => {
   const directory = fixtureDirectory(p)
   const meta = path.join(directory, "fixture.json")
@@ -128,12 +165,16 @@ export const ensure = async (p: FixtureParameters): Promise<Fixture> => {
       const to = Math.floor((p.items * (file + 1)) / p.files)
       return partition(p.seed * 1000 + file, from, to)
     })
-    const written = await LocalExportWriter.writeFullExport({
-      root: bucket,
-      bucket: "backstream-bench",
-      tableArn: "arn:aws:dynamodb:us-east-1:123456789012:table/bench",
-      random: (size) => Uint8Array.from({ length: size }, () => Math.floor(ids() * 256))
-    }, Date.UTC(2026, 0, 1), partitions)
+    const written = await LocalExportWriter.writeFullExport(
+      {
+        root: bucket,
+        bucket: "backstream-bench",
+        tableArn: "arn:aws:dynamodb:us-east-1:123456789012:table/bench",
+        random: (size) => Uint8Array.from({ length: size }, () => Math.floor(ids() * 256))
+      },
+      Date.UTC(2026, 0, 1),
+      partitions
+    )
     let gzipBytes = 0
     for (const name of fs.readdirSync(path.join(written.directory, "data"))) {
       gzipBytes += fs.statSync(path.join(written.directory, "data", name)).size

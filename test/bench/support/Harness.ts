@@ -47,10 +47,17 @@ export const bundle = async (entry: string): Promise<string> => {
     logLevel: "error"
   })
   const code = result.outputFiles[0]!.contents
-  const name = `${path.basename(entry, ".ts")}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`
-  const file = path.join(cacheDir, "bundles", name)
+  const base = path.basename(entry, ".ts")
+  const name = `${base}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`
+  const directory = path.join(cacheDir, "bundles")
+  const file = path.join(directory, name)
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.mkdirSync(directory, { recursive: true })
+    for (const stale of fs.readdirSync(directory)) {
+      if (stale.startsWith(`${base}-`) && stale.endsWith(".mjs")) {
+        fs.rmSync(path.join(directory, stale), { force: true })
+      }
+    }
     const temporary = `${file}.${process.pid}.tmp`
     fs.writeFileSync(temporary, code)
     fs.renameSync(temporary, file)
@@ -61,10 +68,11 @@ export const bundle = async (entry: string): Promise<string> => {
 /** What a child reports on its last line of output. */
 export interface ChildResult {
   readonly items: number
+  readonly bytes?: number
   readonly seconds: number
+  readonly cpuSeconds: number
   /** Peak resident set size of the child, in bytes. */
   readonly maxRss: number
-  readonly [extra: string]: unknown
 }
 
 /** Runs a bundled child with `node` and returns the JSON it prints last; its stderr goes to ours. */
