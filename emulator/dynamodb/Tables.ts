@@ -148,8 +148,9 @@ export class Tables {
   private describe(description: Record<string, unknown>): Record<string, unknown> {
     const name = description.TableName as string
     const stream = this.streams.current(name)
-    return stream === undefined ? description : {
-      ...description,
+    const described = { DeletionProtectionEnabled: false, ...description }
+    return stream === undefined ? described : {
+      ...described,
       StreamSpecification: { StreamEnabled: true, StreamViewType: stream.viewType },
       LatestStreamArn: stream.arn,
       LatestStreamLabel: stream.label
