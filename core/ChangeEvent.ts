@@ -54,7 +54,7 @@ export interface ChangeEvent {
 }
 
 /**
- * True when a stream record's `userIdentity` marks a delete done by DynamoDB's TTL process. The Streams API spells it
+ * True when a stream record's `userIdentity` marks a delete done by DynamoDB's TTL sweeper. The Streams API spells it
  * `{"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}`; Lambda events spell it in lower camel case. Both
  * are accepted.
  */
