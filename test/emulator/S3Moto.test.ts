@@ -19,10 +19,6 @@ import {
 } from "@aws-sdk/client-s3"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as net from "node:net"
-import * as path from "node:path"
 import { Readable } from "node:stream"
 import { afterAll, beforeAll } from "vitest"
 import { Emulator, RequestLog } from "../../emulator/Emulator.ts"
@@ -31,10 +27,7 @@ import * as EmulatorConfig from "../../emulator/EmulatorConfig.ts"
 import * as NodeServer from "../../emulator/NodeServer.ts"
 import * as S3Api from "../../emulator/s3/S3Api.ts"
 import { S3Store } from "../../emulator/s3/S3Store.ts"
-
-const motoOnPath = (process.env["PATH"] ?? "").split(path.delimiter).some((dir) =>
-  fs.existsSync(path.join(dir, "moto_server"))
-)
+import { motoOnPath, type RunningMoto, startMoto } from "./support/moto.ts"
 
 /** What a call came to, in the terms both servers must agree on. */
 type Outcome = Readonly<Record<string, unknown>>
@@ -45,16 +38,6 @@ interface Step {
   /** Where moto departs from AWS: what moto answers, what AWS answers (and the emulator with it), and the source. */
   readonly motoDiffers?: { readonly moto: Outcome; readonly aws: Outcome; readonly why: string }
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 const client = (endpoint: string) =>
   new S3Client({
@@ -305,23 +288,14 @@ if (!motoOnPath) console.warn("S3Moto.test.ts: moto_server is not on PATH, skipp
 describe.skipIf(!motoOnPath)(
   motoOnPath ? "S3: the emulator against moto_server" : "S3 against moto_server: SKIPPED, moto_server is not on PATH",
   () => {
-    let moto: ChildProcess | undefined
+    let moto: RunningMoto | undefined
     let scope: Scope.CloseableScope
     let motoS3: S3Client
     let emulatorS3: S3Client
 
     beforeAll(async () => {
-      const port = await freePort()
-      moto = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore", detached: true })
-      const motoUrl = `http://127.0.0.1:${port}`
-      const deadline = Date.now() + 20_000
-      while (!(await fetch(motoUrl).then((response) => response.ok, () => false))) {
-        if (moto.exitCode !== null || Date.now() > deadline) {
-          throw new Error(`moto_server did not answer on ${motoUrl} (exit code ${moto.exitCode}); try it by hand`)
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100))
-      }
-      motoS3 = client(motoUrl)
+      moto = await startMoto()
+      motoS3 = client(moto.url)
 
       scope = await Effect.runPromise(Scope.make())
       const clock = await Effect.runPromise(EmulatorClock.make("real"))
@@ -342,11 +316,7 @@ describe.skipIf(!motoOnPath)(
     afterAll(async () => {
       motoS3?.destroy()
       emulatorS3?.destroy()
-      if (moto?.pid !== undefined && moto.exitCode === null) {
-        const exited = new Promise((resolve) => moto!.once("exit", resolve))
-        process.kill(-moto.pid, "SIGTERM")
-        await exited
-      }
+      await moto?.stop()
       if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
     })
 
