@@ -1,17 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as SequenceNumber from "../../core/SequenceNumber.ts"
-import type { AwsError } from "../../emulator/AwsError.ts"
-import { EmulatorClock } from "../../emulator/EmulatorClock.ts"
-import * as EmulatorConfig from "../../emulator/EmulatorConfig.ts"
-import { type Change, Streams, type ViewType } from "../../emulator/streams/Streams.ts"
+import type { Change, ViewType } from "../../emulator/streams/Streams.ts"
+import { harness, HOUR, type Json, MINUTE, T0 } from "./support/streams.ts"
 
-// deno-lint-ignore no-explicit-any
-type Json = any
-
-const T0 = Date.UTC(2026, 0, 14, 10, 18, 50, 622)
-const MINUTE = 60_000
-const HOUR = 60 * MINUTE
 const table = (name = "orders") => ({
   name,
   arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`,
@@ -37,46 +29,6 @@ const remove = (k: string, v: number, ttl = false): Change => ({
   routingKey: k,
   ...(ttl ? { ttl: true } : {})
 })
-
-const harness = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}) => {
-  const clock = new EmulatorClock("virtual", T0)
-  const streams = new Streams(EmulatorConfig.make({ clock: "virtual", startTimeMs: T0, ...overrides }), clock)
-  const call = (operation: string, input: Record<string, unknown>): Effect.Effect<Json, AwsError> =>
-    streams.operations[operation]!(input).pipe(Effect.withClock(clock))
-  const failure = (operation: string, input: Record<string, unknown>) => Effect.flip(call(operation, input))
-  const advance = (ms: number) => Effect.orDie(clock.advance(ms))
-  const shards = (arn: string) =>
-    call("DescribeStream", { StreamArn: arn }).pipe(Effect.map((out) => out.StreamDescription.Shards as Array<Json>))
-  const iterator = (arn: string, shardId: string, type = "TRIM_HORIZON", sequenceNumber?: string) =>
-    call("GetShardIterator", {
-      StreamArn: arn,
-      ShardId: shardId,
-      ShardIteratorType: type,
-      ...(sequenceNumber === undefined ? {} : { SequenceNumber: sequenceNumber })
-    }).pipe(Effect.map((out) => out.ShardIterator as string))
-  /** Reads from an iterator until a closed shard ends or an open one has nothing new. */
-  const drain = (start: string, limit?: number) =>
-    Effect.gen(function* () {
-      const records: Array<Json> = []
-      let next: string | undefined = start
-      while (next !== undefined) {
-        const out: Json = yield* call("GetRecords", {
-          ShardIterator: next,
-          ...(limit === undefined ? {} : { Limit: limit })
-        })
-        records.push(...out.Records)
-        next = out.Records.length === 0 ? undefined : out.NextShardIterator
-      }
-      return records
-    })
-  const readAll = (arn: string) =>
-    Effect.gen(function* () {
-      const records: Array<Json> = []
-      for (const shard of yield* shards(arn)) records.push(...yield* drain(yield* iterator(arn, shard.ShardId)))
-      return records
-    })
-  return { clock, streams, call, failure, advance, shards, iterator, drain, readAll }
-}
 
 describe("Streams: records", () => {
   const views: ReadonlyArray<ViewType> = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]

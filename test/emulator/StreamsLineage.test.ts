@@ -1,16 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import type { AwsError } from "../../emulator/AwsError.ts"
-import { EmulatorClock } from "../../emulator/EmulatorClock.ts"
-import * as EmulatorConfig from "../../emulator/EmulatorConfig.ts"
-import { type Change, Streams } from "../../emulator/streams/Streams.ts"
+import type { Change } from "../../emulator/streams/Streams.ts"
+import { harness, HOUR, type Json, MINUTE, T0 } from "./support/streams.ts"
 
-// deno-lint-ignore no-explicit-any
-type Json = any
-
-const T0 = Date.UTC(2026, 0, 14, 10, 18, 50, 622)
-const MINUTE = 60_000
-const HOUR = 60 * MINUTE
 const table = (name = "orders") => ({
   name,
   arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`,
@@ -21,37 +13,6 @@ const put = (k: string, v: number): Change => ({
   newImage: { pk: { S: k }, v: { N: String(v) } },
   routingKey: k
 })
-
-const harness = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}) => {
-  const clock = new EmulatorClock("virtual", T0)
-  const streams = new Streams(EmulatorConfig.make({ clock: "virtual", startTimeMs: T0, ...overrides }), clock)
-  const call = (operation: string, input: Record<string, unknown>): Effect.Effect<Json, AwsError> =>
-    streams.operations[operation]!(input).pipe(Effect.withClock(clock))
-  const failure = (operation: string, input: Record<string, unknown>) => Effect.flip(call(operation, input))
-  const advance = (ms: number) => Effect.orDie(clock.advance(ms))
-  const describe = (arn: string, input: Record<string, unknown> = {}) =>
-    call("DescribeStream", { StreamArn: arn, ...input }).pipe(Effect.map((out) => out.StreamDescription))
-  const shards = (arn: string) => Effect.map(describe(arn), (d) => d.Shards as Array<Json>)
-  const iterator = (arn: string, shardId: string, type = "TRIM_HORIZON", sequenceNumber?: string) =>
-    call("GetShardIterator", {
-      StreamArn: arn,
-      ShardId: shardId,
-      ShardIteratorType: type,
-      ...(sequenceNumber === undefined ? {} : { SequenceNumber: sequenceNumber })
-    }).pipe(Effect.map((out) => out.ShardIterator as string))
-  const drain = (start: string) =>
-    Effect.gen(function* () {
-      const records: Array<Json> = []
-      let next: string | undefined = start
-      while (next !== undefined) {
-        const out: Json = yield* call("GetRecords", { ShardIterator: next })
-        records.push(...out.Records)
-        next = out.Records.length === 0 ? undefined : out.NextShardIterator
-      }
-      return records
-    })
-  return { clock, streams, call, failure, advance, describe, shards, iterator, drain }
-}
 
 /** Shards with every parent before its children, by ParentShardId alone (a parent no longer listed counts as read). */
 const lineageOrder = (shards: ReadonlyArray<Json>): Array<Json> => {
