@@ -120,16 +120,21 @@ export interface SummaryFields {
   readonly itemCount: number
 }
 
-/** `manifest-summary.json` of a full export, fields in AWS's order (no trailing newline, as AWS). */
-export const fullSummary = (fields: SummaryFields & { readonly exportTime: string }): string =>
+// AWS's field order: the export's identity and times, then where it went, then what it holds, then the type fields.
+const summary = (
+  version: string,
+  fields: SummaryFields,
+  times: Record<string, string>,
+  type: Record<string, string>
+): string =>
   JSON.stringify({
-    version: "2020-06-30",
+    version,
     exportArn: fields.exportArn,
     startTime: fields.startTime,
     endTime: fields.endTime,
     tableArn: fields.tableArn,
     tableId: fields.tableId,
-    exportTime: fields.exportTime,
+    ...times,
     s3Bucket: fields.s3Bucket,
     s3Prefix: fields.s3Prefix,
     s3SseAlgorithm: "AES256",
@@ -137,8 +142,13 @@ export const fullSummary = (fields: SummaryFields & { readonly exportTime: strin
     manifestFilesS3Key: fields.manifestFilesS3Key,
     billedSizeBytes: fields.billedSizeBytes,
     itemCount: fields.itemCount,
-    outputFormat: "DYNAMODB_JSON"
+    outputFormat: "DYNAMODB_JSON",
+    ...type
   })
+
+/** `manifest-summary.json` of a full export, fields in AWS's order (no trailing newline, as AWS). */
+export const fullSummary = (fields: SummaryFields & { readonly exportTime: string }): string =>
+  summary("2020-06-30", fields, { exportTime: fields.exportTime }, {})
 
 /** `manifest-summary.json` of an incremental export, fields in AWS's order. */
 export const incrementalSummary = (
@@ -148,26 +158,12 @@ export const incrementalSummary = (
     readonly outputView: "NEW_AND_OLD_IMAGES" | "NEW_IMAGE"
   }
 ): string =>
-  JSON.stringify({
-    version: "2023-08-01",
-    exportArn: fields.exportArn,
-    startTime: fields.startTime,
-    endTime: fields.endTime,
-    tableArn: fields.tableArn,
-    tableId: fields.tableId,
-    exportFromTime: fields.exportFromTime,
-    exportToTime: fields.exportToTime,
-    s3Bucket: fields.s3Bucket,
-    s3Prefix: fields.s3Prefix,
-    s3SseAlgorithm: "AES256",
-    s3SseKmsKeyId: null,
-    manifestFilesS3Key: fields.manifestFilesS3Key,
-    billedSizeBytes: fields.billedSizeBytes,
-    itemCount: fields.itemCount,
-    outputFormat: "DYNAMODB_JSON",
-    outputView: fields.outputView,
-    exportType: "INCREMENTAL_EXPORT"
-  })
+  summary(
+    "2023-08-01",
+    fields,
+    { exportFromTime: fields.exportFromTime, exportToTime: fields.exportToTime },
+    { outputView: fields.outputView, exportType: "INCREMENTAL_EXPORT" }
+  )
 
 /** One entry of `manifest-files.json`. */
 export interface FileEntry {
