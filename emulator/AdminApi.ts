@@ -20,7 +20,7 @@
  * | `DELETE /faults`, `DELETE /faults/<id>` | | clear every rule, or remove one (404 if unknown) |
  *
  * A fault rule (see `Faults.ts`): `{kind, action, shardId?, delayMs?, times?, probability?}` with `kind` one of
- * `throttle`, `error500`, `error503`, `delay` and `action` like `GetRecords`, `s3:GetObject`, `s3:*` or `*`; or
+ * `throttle`, `error500`, `error503`, `access-denied`, `delay` and `action` like `GetRecords`, `s3:GetObject`, `s3:*` or `*`; or
  * `{kind: "truncate-export" | "corrupt-export", exportArn?, times?, probability?}` for exports' data files.
  */
 import { Effect } from "effect"

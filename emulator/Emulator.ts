@@ -16,6 +16,15 @@ export type Operation = (input: Record<string, unknown>) => Effect.Effect<unknow
 /** A service's operations by name (`PutItem`, `GetRecords`, …). */
 export type Operations = Readonly<Record<string, Operation>>
 
+/** An operation with a plain callback, for the data plane's fast path: `done` is called once. */
+export type DirectOperation = (
+  input: Record<string, unknown>,
+  done: (error: AwsError.AwsError | undefined, output?: unknown) => void
+) => void
+
+/** The DynamoDB operations that have a fast path, by name. */
+export type DirectOperations = Readonly<Record<string, DirectOperation>>
+
 /** A REST service (S3): a whole request in, a whole response out. */
 export type RestService = (request: EmulatorRequest) => Effect.Effect<EmulatorResponse>
 
@@ -45,6 +54,8 @@ export class RequestLog {
 
 export interface Services {
   readonly dynamodb: Operations
+  /** Fast paths of some `dynamodb` operations, taken while no fault rule is set. */
+  readonly direct?: DirectOperations
   readonly streams: Operations
   readonly s3: RestService
   /**
@@ -57,6 +68,8 @@ export interface Services {
 }
 
 export const ADMIN_PREFIX = "/_backstream"
+
+const decoder = new TextDecoder()
 
 const resourceOf = (input: Record<string, unknown>): string | undefined => {
   for (const field of ["TableName", "StreamArn", "ExportArn", "TableArn", "ShardIterator", "ResourceArn"]) {
@@ -83,6 +96,43 @@ export class Emulator {
       ),
       Effect.withClock(this.clock)
     )
+  }
+
+  /**
+   * Serves a DynamoDB data-plane request on its fast path, without a fiber, when it has one and no fault rule is set:
+   * then it returns true and calls `respond` once. Otherwise it returns false and the caller uses {@link handle}.
+   */
+  handleDirect(target: string, body: Uint8Array, respond: (response: EmulatorResponse) => void): boolean {
+    if (!target.startsWith("DynamoDB_20120810.") || this.faults.hasRequestRules()) return false
+    const name = target.slice("DynamoDB_20120810.".length)
+    const direct = this.services.direct
+    const operation = direct !== undefined && Object.hasOwn(direct, name) ? direct[name] : undefined
+    if (operation === undefined) return false
+    let input: unknown
+    try {
+      input = body.length === 0 ? {} : JSON.parse(decoder.decode(body))
+    } catch {
+      return false
+    }
+    if (typeof input !== "object" || input === null || Array.isArray(input)) return false
+    const fields = input as Record<string, unknown>
+    const action = `dynamodb:${name}`
+    const resource = resourceOf(fields)
+    const entry = resource === undefined ? { action } : { action, resource }
+    try {
+      operation(fields, (error, output) => {
+        if (error === undefined) {
+          this.requestLog.add({ ...entry, status: 200 })
+          respond(json(output ?? {}))
+        } else {
+          this.requestLog.add({ ...entry, status: error.status, errorCode: error.code })
+          respond(this.jsonError(error))
+        }
+      })
+    } catch (defect) {
+      respond(this.jsonError(AwsError.internal(`internal error in the emulator: ${String(defect)}`)))
+    }
+    return true
   }
 
   private route(request: EmulatorRequest): Effect.Effect<EmulatorResponse> {

@@ -9,6 +9,7 @@ import { Emulator, RequestLog } from "./Emulator.ts"
 import { EmulatorClock } from "./EmulatorClock.ts"
 import * as EmulatorConfig from "./EmulatorConfig.ts"
 import { Faults } from "./Faults.ts"
+import * as Persistence from "./Persistence.ts"
 import { Tables } from "./dynamodb/Tables.ts"
 import { Exports } from "./exports/Exports.ts"
 import * as S3Api from "./s3/S3Api.ts"
@@ -45,6 +46,7 @@ export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}): Ef
     const dynamodb = { ...tables.operations, ...exports.operations }
     const emulator = new Emulator(config, clock, log, {
       dynamodb,
+      direct: tables.directOperations,
       streams: streams.operations,
       s3: S3Api.make(s3, log, config, faults),
       admin: AdminApi.make(() => instance!)
@@ -72,5 +74,24 @@ export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}): Ef
         log.clear()
       }).pipe(Effect.withClock(clock))
     }
+    return instance
+  })
+
+/**
+ * An instance holding a saved state (see `Persistence.ts`). A virtual clock starts where the saved clock stood (or at
+ * a later `startTimeMs`), so time never runs backwards across a restart; a real one is the wall clock.
+ */
+export const fromSnapshot = (
+  document: Persistence.Document,
+  overrides: Partial<EmulatorConfig.EmulatorConfig> = {}
+): Effect.Effect<EmulatorInstance, Persistence.PersistenceError> =>
+  Effect.gen(function* () {
+    const virtual = (overrides.clock ?? EmulatorConfig.defaults.clock) === "virtual"
+    const instance = yield* make(
+      virtual
+        ? { ...overrides, startTimeMs: Math.max(overrides.startTimeMs ?? document.clock.nowMs, document.clock.nowMs) }
+        : overrides
+    )
+    yield* Persistence.restore(instance, document)
     return instance
   })

@@ -11,7 +11,7 @@
 import { Duration, Effect } from "effect"
 import * as AwsError from "./AwsError.ts"
 
-export type RequestFaultKind = "throttle" | "error500" | "error503" | "delay"
+export type RequestFaultKind = "throttle" | "error500" | "error503" | "access-denied" | "delay"
 export type ExportFaultKind = "truncate-export" | "corrupt-export"
 
 interface Bounds {
@@ -48,7 +48,7 @@ export type Service = "dynamodb" | "streams" | "s3"
 /** The shard of a Streams iterator issued by this emulator, if it is one. */
 export type ShardOfIterator = (iterator: string) => Effect.Effect<string | undefined>
 
-const REQUEST_KINDS: ReadonlyArray<string> = ["throttle", "error500", "error503", "delay"]
+const REQUEST_KINDS: ReadonlyArray<string> = ["throttle", "error500", "error503", "access-denied", "delay"]
 const EXPORT_KINDS: ReadonlyArray<string> = ["truncate-export", "corrupt-export"]
 
 const DATA_PLANE = new Set(
@@ -101,6 +101,13 @@ const errorOf = (kind: RequestFaultKind, service: Service, action: string): AwsE
   const name = action.slice(action.indexOf(":") + 1)
   const error = (code: string, status: number, message: string, namespace?: string) =>
     new AwsError.AwsError(namespace === undefined ? { code, status, message } : { code, status, message, namespace })
+  if (kind === "access-denied") {
+    const message = `User: arn:aws:iam::000000000000:user/emulator is not authorized to perform: ${action} `
+      + `because no identity-based policy allows the ${action} action (injected fault)`
+    return service === "s3"
+      ? error("AccessDenied", 403, "Access Denied")
+      : error("AccessDeniedException", 400, message, "com.amazon.coral.service")
+  }
   if (service === "s3") {
     return kind === "throttle"
       ? error("SlowDown", 503, "Please reduce your request rate.")
@@ -146,6 +153,11 @@ export class Faults {
 
   clear(): void {
     this.rules = []
+  }
+
+  /** Whether any rule applies to requests (rather than to export files). */
+  hasRequestRules(): boolean {
+    return this.rules.some(({ rule }) => !isExportFault(rule))
   }
 
   list(): ReadonlyArray<ActiveFault> {

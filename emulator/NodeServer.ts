@@ -5,7 +5,7 @@ import { Effect } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Emulator } from "./Emulator.ts"
-import type { EmulatorRequest } from "./Http.ts"
+import type { EmulatorRequest, EmulatorResponse } from "./Http.ts"
 
 export interface ServerOptions {
   readonly host?: string
@@ -65,20 +65,26 @@ export const serve = (
             return
           }
           const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-          Effect.runPromise(emulator.handle(toRequest(req, new Uint8Array(body.buffer, body.byteOffset, body.length))))
-            .then((response) => {
-              const payload = typeof response.body === "string" ? Buffer.from(response.body) : response.body
-              res.writeHead(response.status, {
-                "x-amzn-requestid": "emulator",
-                ...response.headers,
-                "content-length": req.method === "HEAD"
-                  ? response.headers["content-length"] ?? "0"
-                  : String(payload.length)
-              })
-              res.end(req.method === "HEAD" ? undefined : payload)
-            }, (error: unknown) => {
-              res.writeHead(500, { "content-type": "text/plain" }).end(String(error))
+          const bytes = new Uint8Array(body.buffer, body.byteOffset, body.length)
+          const respond = (response: EmulatorResponse) => {
+            const payload = typeof response.body === "string" ? Buffer.from(response.body) : response.body
+            res.writeHead(response.status, {
+              "x-amzn-requestid": "emulator",
+              ...response.headers,
+              "content-length": req.method === "HEAD"
+                ? response.headers["content-length"] ?? "0"
+                : String(payload.length)
             })
+            res.end(req.method === "HEAD" ? undefined : payload)
+          }
+          const target = req.headers["x-amz-target"]
+          if (
+            req.method === "POST" && typeof target === "string" && req.url === "/"
+            && emulator.handleDirect(target, bytes, respond)
+          ) return
+          Effect.runPromise(emulator.handle(toRequest(req, bytes))).then(respond, (error: unknown) => {
+            res.writeHead(500, { "content-type": "text/plain" }).end(String(error))
+          })
         })
       })
       server.keepAliveTimeout = 60_000

@@ -190,6 +190,31 @@ export class DynaliteStore {
     })
   }
 
+  /**
+   * Runs a dynalite operation with a plain callback, without a fiber: the data plane's fast path. `done` is called
+   * once, with an error or with the output.
+   */
+  runDirect(
+    name: string,
+    input: Record<string, unknown>,
+    done: (error: AwsError | undefined, output?: Record<string, unknown>) => void
+  ): void {
+    let data: Record<string, unknown>
+    const found = action(name)
+    try {
+      data = validations.checkTypes(input, found.types)
+      validations.checkValidations(data, found.types, found.custom, this.store)
+    } catch (error) {
+      return done(toAwsError(error))
+    }
+    found.run(
+      this.store,
+      data,
+      (error: unknown, output: Record<string, unknown>) =>
+        error ? done(toAwsError(error)) : done(undefined, output ?? {})
+    )
+  }
+
   /** Runs a dynalite operation: its validations, then its action. */
   run(name: string, input: Record<string, unknown>): Effect.Effect<Record<string, unknown>, AwsError> {
     return Effect.flatMap(

@@ -47,4 +47,15 @@ export class TableHistory {
   reset(): void {
     this.tables.clear()
   }
+
+  /** Every table's log, for persistence: shared, not copied, so read it before the next write. */
+  snapshot(): ReadonlyMap<string, ReadonlyArray<HistoryEntry>> {
+    return this.tables
+  }
+
+  /** Replaces every log with saved ones. */
+  restore(tables: Iterable<readonly [string, ReadonlyArray<HistoryEntry>]>): void {
+    this.tables.clear()
+    for (const [name, log] of tables) this.tables.set(name, [...log])
+  }
 }

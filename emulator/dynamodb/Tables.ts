@@ -8,12 +8,13 @@ import { Clock, Effect } from "effect"
 import * as AV from "../../core/AttributeValue.ts"
 import * as DynamoJson from "../../core/DynamoJson.ts"
 import * as AwsError from "../AwsError.ts"
-import type { Operation, Operations } from "../Emulator.ts"
+import type { DirectOperation, DirectOperations, Operation, Operations } from "../Emulator.ts"
 import type { EmulatorClock } from "../EmulatorClock.ts"
 import type { EmulatorConfig } from "../EmulatorConfig.ts"
 import { DATA_PLANE, DynaliteStore, type StoredChange, type WireItem } from "./DynaliteStore.ts"
 import { TableHistory } from "./TableHistory.ts"
 import * as Transactions from "./Transactions.ts"
+import { WriteGate } from "./WriteGate.ts"
 
 export interface KeySchemaElement {
   readonly AttributeName: string
@@ -48,8 +49,10 @@ export interface TableMeta {
   ttl?: { readonly attributeName: string }
 }
 
-const WRITE_PERMITS = 1_000_000
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"])
+
+/** The item operations that take the fast path. */
+const DIRECT = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "GetItem", "BatchGetItem", "Query", "Scan"]
 
 const VIEW_TYPES = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 
@@ -67,8 +70,8 @@ export class Tables {
   private readonly meta = new Map<string, TableMeta>()
   /** The items the TTL sweeper is deleting, so that their deletes carry the service's identity. */
   private readonly ttlDeletes = new Set<string>()
-  /** Writes share this lock; a transaction takes all of it. */
-  private readonly writes = Effect.unsafeMakeSemaphore(WRITE_PERMITS)
+  /** Writes pass this gate; a transaction passes it alone. */
+  private readonly gate = new WriteGate()
   /** A transaction's changes, held back until it commits. */
   private pending: Array<StoredChange> | undefined = undefined
 
@@ -95,7 +98,7 @@ export class Tables {
    * back its own changes while it runs, and records them only when it succeeds.
    */
   exclusively<A, E>(write: Effect.Effect<A, E>): Effect.Effect<A, E> {
-    return this.writes.withPermits(WRITE_PERMITS)(
+    return this.gate.exclusive(
       Effect.acquireUseRelease(
         Effect.sync(() => (this.pending = [])),
         () => write,
@@ -304,7 +307,7 @@ export class Tables {
           for (const { AttributeName } of table.keySchema) key[AttributeName] = item[AttributeName]
           const marker = `${table.name}\u0000${JSON.stringify(key)}`
           this.ttlDeletes.add(marker)
-          yield* this.writes.withPermits(1)(this.dynalite.run("DeleteItem", { TableName: table.name, Key: key })).pipe(
+          yield* this.gate.write(this.dynalite.run("DeleteItem", { TableName: table.name, Key: key })).pipe(
             Effect.ensuring(Effect.sync(() => this.ttlDeletes.delete(marker)))
           )
           deleted++
@@ -314,11 +317,31 @@ export class Tables {
     })
   }
 
+  /**
+   * The data-plane operations that dynalite serves as they are, with plain callbacks: the fast path the endpoint
+   * takes when no fault rule is set. Same validations, same capture, same gate as {@link operations}.
+   */
+  get directOperations(): DirectOperations {
+    const direct: Record<string, DirectOperation> = {}
+    for (const name of DIRECT) {
+      direct[name] = WRITES.has(name)
+        ? (input, done) =>
+          this.gate.enter(() =>
+            this.dynalite.runDirect(name, input, (error, output) => {
+              this.gate.leave()
+              done(error, output)
+            })
+          )
+        : (input, done) => this.dynalite.runDirect(name, input, done)
+    }
+    return direct
+  }
+
   get operations(): Operations {
     const passThrough: Record<string, Operation> = {}
     for (const name of DATA_PLANE) {
       passThrough[name] = WRITES.has(name)
-        ? (input) => this.writes.withPermits(1)(this.dynalite.run(name, input))
+        ? (input) => this.gate.write(this.dynalite.run(name, input))
         : (input) => this.dynalite.run(name, input)
     }
     return {
@@ -339,4 +362,74 @@ export class Tables {
     this.meta.clear()
     this.history.reset()
   }
+
+  /**
+   * Every table as stored, for persistence: dynalite's description, tags and items (read with Scan) and the emulator's
+   * metadata (PITR, TTL). Run it inside {@link exclusively} for a view that no write changes halfway.
+   */
+  snapshot(): Effect.Effect<ReadonlyArray<TableState>, AwsError.AwsError> {
+    return Effect.forEach([...this.meta.values()], (meta) =>
+      Effect.gen(this, function* () {
+        const described = yield* this.dynalite.run("DescribeTable", { TableName: meta.name })
+        const tagged = yield* this.dynalite.run("ListTagsOfResource", { ResourceArn: meta.arn })
+        const items: Array<WireItem> = []
+        let start: unknown = undefined
+        do {
+          const page = yield* this.dynalite.run(
+            "Scan",
+            start === undefined ? { TableName: meta.name } : { TableName: meta.name, ExclusiveStartKey: start }
+          )
+          items.push(...(page.Items ?? []) as Array<WireItem>)
+          start = page.LastEvaluatedKey
+        } while (start !== undefined)
+        return {
+          description: described.Table as Record<string, unknown>,
+          tags: (tagged.Tags ?? []) as TableState["tags"],
+          items,
+          meta: { ...meta }
+        }
+      }))
+  }
+
+  /**
+   * Restores saved tables into tables that have none: each description goes back into dynalite as it was, then its
+   * tags and items. The items go in before the table is known here, so they record no history and no stream record:
+   * the saved history and streams are restored as they were.
+   */
+  restore(tables: ReadonlyArray<TableState>): Effect.Effect<void, AwsError.AwsError> {
+    const tableDb = this.dynalite.store.tableDb as unknown as {
+      put(key: string, value: unknown, cb: (err: Error | null) => void): void
+    }
+    return Effect.forEach(tables, ({ description, items, meta, tags }) =>
+      Effect.gen(this, function* () {
+        const active = (index: unknown) => ({ ...(index as object), IndexStatus: "ACTIVE" })
+        const stored = {
+          ...description,
+          TableStatus: "ACTIVE",
+          ...(Array.isArray(description.GlobalSecondaryIndexes)
+            ? { GlobalSecondaryIndexes: description.GlobalSecondaryIndexes.map(active) }
+            : {})
+        }
+        yield* Effect.async<void, AwsError.AwsError>((resume) =>
+          tableDb.put(meta.name, stored, (err) =>
+            resume(err ? Effect.fail(AwsError.internal(`cannot restore table ${meta.name}: ${err}`)) : Effect.void))
+        )
+        if (tags.length > 0) {
+          yield* this.dynalite.run("TagResource", { ResourceArn: meta.arn, Tags: tags })
+        }
+        for (let from = 0; from < items.length; from += 25) {
+          const requests = items.slice(from, from + 25).map((Item) => ({ PutRequest: { Item } }))
+          yield* this.dynalite.run("BatchWriteItem", { RequestItems: { [meta.name]: requests } })
+        }
+        this.meta.set(meta.name, { ...meta })
+      }), { discard: true })
+  }
+}
+
+/** A table as saved: what dynalite stores of it and the emulator's metadata. */
+export interface TableState {
+  readonly description: Record<string, unknown>
+  readonly tags: ReadonlyArray<{ readonly Key: string; readonly Value: string }>
+  readonly items: ReadonlyArray<WireItem>
+  readonly meta: TableMeta
 }

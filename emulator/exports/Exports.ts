@@ -24,7 +24,7 @@ export interface ExportBuckets {
 
 type Status = "IN_PROGRESS" | "COMPLETED" | "FAILED"
 
-interface ExportJob {
+export interface ExportJob {
   readonly arn: string
   readonly id: string
   readonly table: TableMeta
@@ -336,5 +336,16 @@ export class Exports {
 
   reset(): void {
     this.jobs.length = 0
+  }
+
+  /** Every export, oldest first, for persistence: shared, not copied. */
+  snapshot(): ReadonlyArray<ExportJob> {
+    return this.jobs
+  }
+
+  /** Replaces every export with saved ones; those IN_PROGRESS complete when their time comes. */
+  restore(jobs: ReadonlyArray<ExportJob>): void {
+    this.jobs.length = 0
+    this.jobs.push(...jobs)
   }
 }

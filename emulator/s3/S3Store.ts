@@ -253,6 +253,23 @@ export class S3Store {
         : Effect.succeed(state)
     })
   }
+
+  /** Every bucket with its objects in key order, for persistence (the objects are shared, never mutated). */
+  snapshot(): ReadonlyArray<{ readonly info: S3Bucket; readonly objects: ReadonlyArray<S3Object> }> {
+    return [...this.buckets.values()].map((state) => ({
+      info: state.info,
+      objects: state.keys.map((key) => state.objects.get(key)!)
+    }))
+  }
+
+  /** Replaces every bucket and object with saved ones. */
+  restore(buckets: ReadonlyArray<{ readonly info: S3Bucket; readonly objects: ReadonlyArray<S3Object> }>): void {
+    this.buckets.clear()
+    for (const { info, objects } of buckets) {
+      const keys = objects.map((object) => object.key).sort(compareUtf8)
+      this.buckets.set(info.name, { info, objects: new Map(objects.map((object) => [object.key, object])), keys })
+    }
+  }
 }
 
 /** A full page. With `maxKeys` 0 there is no marker to continue from, so the page does not claim more. */

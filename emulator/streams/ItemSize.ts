@@ -6,8 +6,23 @@
 /** An item as DynamoDB JSON (`{"pk": {"S": "a"}}`), as the table side hands it over. */
 export type WireItem = { readonly [name: string]: unknown }
 
-const encoder = new TextEncoder()
-const utf8 = (text: string): number => encoder.encode(text).length
+/** The length of a string in UTF-8, counted without encoding it (a lone surrogate counts 3, as its U+FFFD). */
+const utf8 = (text: string): number => {
+  let bytes = text.length
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x80) continue
+    if (code < 0x800) bytes += 1
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2
+        i++
+      } else bytes += 2
+    } else bytes += 2
+  }
+  return bytes
+}
 
 const numberSize = (text: string): number => {
   const digits = text.replace(/^[-+]/, "").replace(/[eE].*$/, "").replace(".", "").replace(/^0+/, "").replace(/0+$/, "")

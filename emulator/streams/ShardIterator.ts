@@ -50,13 +50,12 @@ const parsePayload = (streamArn: string, bytes: Uint8Array): Option.Option<Posit
 
 /** Signs and verifies iterators with a random key: iterators of another emulator (or before a reset) are foreign. */
 export class IteratorSigner {
-  private readonly key: Promise<CryptoKey> = crypto.subtle.importKey(
-    "raw",
-    crypto.getRandomValues(new Uint8Array(32)),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"]
-  )
+  private readonly key: Promise<CryptoKey>
+
+  /** `secret`: the key's bytes, to verify the iterators of a saved emulator; random by default. */
+  constructor(readonly secret: Uint8Array<ArrayBuffer> = crypto.getRandomValues(new Uint8Array(32))) {
+    this.key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"])
+  }
 
   encode(position: Position): Effect.Effect<string> {
     const payload = encoder.encode(

@@ -32,8 +32,8 @@ export interface StoredRecord {
   readonly sequenceNumber: bigint
   readonly timeMs: number
   readonly wire: StreamRecord.Wire
-  /** Its size in a GetRecords response, for the 1 MB cap. */
-  readonly bytes: number
+  /** Its size in a GetRecords response, for the 1 MB cap: measured when first read. */
+  bytes?: number
 }
 
 export interface Shard {
@@ -147,13 +147,13 @@ export class Stream {
     const hash = routingHash(change.routingKey)
     const shard = this.open.find((s) => s.low <= hash && hash <= s.high)!
     const sequenceNumber = this.nextSequenceNumber()
-    const wire = StreamRecord.make(structuredClone(change), {
+    const wire = StreamRecord.make(change, {
       viewType: this.viewType,
       sequenceNumber,
       timeMs: this.nowMs,
       region: this.config.region
     })
-    shard.records.push({ sequenceNumber, timeMs: this.nowMs, wire, bytes: encoder.encode(JSON.stringify(wire)).length })
+    shard.records.push({ sequenceNumber, timeMs: this.nowMs, wire })
     shard.last = sequenceNumber
     shard.appended++
     if (this.config.splitAfterRecords > 0 && shard.appended >= this.config.splitAfterRecords) this.split(shard)
@@ -215,9 +215,10 @@ export class Stream {
     let index = lowerBound(shard.records, from), bytes = 0
     while (index < shard.records.length && records.length < limit) {
       const record = shard.records[index]!
-      if (records.length > 0 && bytes + record.bytes > maxBytes) break
+      const size = record.bytes ??= encoder.encode(JSON.stringify(record.wire)).length
+      if (records.length > 0 && bytes + size > maxBytes) break
       records.push(record)
-      bytes += record.bytes
+      bytes += size
       index++
     }
     const next = records.length === 0 ? from : records[records.length - 1]!.sequenceNumber + 1n
@@ -268,7 +269,7 @@ export class Stream {
   private nextSequenceNumber(): bigint {
     const hour = 1n + BigInt(Math.max(0, Math.floor((this.nowMs - this.createdMs) / HOUR_MS)))
     if (hour > this.hour) this.hour = hour
-    this.counter += 1n + BigInt(randomUint32() % 16)
+    this.counter += BigInt(1 + Math.floor(Math.random() * 16))
     return this.hour * LOW_DIGITS + this.counter
   }
 
@@ -287,4 +288,37 @@ export class Stream {
       else stamp = lastStamp + 1
     }
   }
+
+  /** Its mutable state, for persistence: the shards are shared, not copied, so read them before the next change. */
+  snapshot(): StreamState {
+    return {
+      status: this.status,
+      shards: this.all,
+      counter: this.counter,
+      hour: this.hour,
+      lastShardId: this.lastShardId,
+      nowMs: this.nowMs
+    }
+  }
+
+  /** Takes over a saved state (its shards as they are); a shard is open while it has no end. */
+  restore(state: StreamState): void {
+    this.status = state.status
+    this.all = [...state.shards]
+    this.open = this.all.filter((shard) => shard.end === undefined)
+    this.counter = state.counter
+    this.hour = state.hour
+    this.lastShardId = state.lastShardId
+    this.nowMs = state.nowMs
+  }
+}
+
+/** What changes in a stream after it is created: its shards with their records, and its counters. */
+export interface StreamState {
+  readonly status: "ENABLED" | "DISABLED"
+  readonly shards: ReadonlyArray<Shard>
+  readonly counter: bigint
+  readonly hour: bigint
+  readonly lastShardId: string
+  readonly nowMs: number
 }

@@ -157,4 +157,36 @@ export class Streams {
         : Effect.succeed(position.value)
     })
   }
+
+  /** Every stream (enabled, disabled, not yet gone) and each table's enabled one, by ARN, for persistence. */
+  snapshot(): {
+    readonly streams: ReadonlyArray<Stream>
+    readonly enabled: ReadonlyArray<readonly [string, string]>
+    readonly iteratorSecret: Uint8Array<ArrayBuffer>
+  } {
+    return {
+      streams: [...this.byArn.values()],
+      enabled: [...this.enabled].map(([tableName, stream]) => [tableName, stream.arn] as const),
+      iteratorSecret: this.signer.secret
+    }
+  }
+
+  /**
+   * Replaces every stream with restored ones; `enabled` names each table's enabled stream by ARN. With the saved
+   * `iteratorSecret`, the iterators issued before the save still verify (and expire 15 minutes after their issue).
+   */
+  restore(
+    streams: ReadonlyArray<Stream>,
+    enabled: ReadonlyArray<readonly [string, string]>,
+    iteratorSecret?: Uint8Array<ArrayBuffer>
+  ): void {
+    if (iteratorSecret !== undefined) this.signer = new IteratorSigner(iteratorSecret)
+    this.byArn.clear()
+    this.enabled.clear()
+    for (const stream of streams) this.byArn.set(stream.arn, stream)
+    for (const [tableName, arn] of enabled) {
+      const stream = this.byArn.get(arn)
+      if (stream !== undefined) this.enabled.set(tableName, stream)
+    }
+  }
 }

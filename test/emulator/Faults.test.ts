@@ -118,6 +118,29 @@ describe("fault injection", () => {
       )
     }))
 
+  it.scoped("access-denied: AccessDeniedException naming the IAM action; S3's 403 AccessDenied", () =>
+    Effect.gen(function* () {
+      const { sdk, addFault, requests } = yield* start
+      yield* createTable(sdk)
+      yield* addFault({ kind: "access-denied", action: "dynamodb:PutItem", times: 1 })
+      const denied = yield* failure(putItem(sdk, "a"))
+      assert.strictEqual(denied.name, "AccessDeniedException")
+      assert.strictEqual(denied.$metadata.httpStatusCode, 400)
+      assert.include((denied as unknown as Error).message, "not authorized to perform: dynamodb:PutItem")
+      yield* call(putItem(sdk, "a"))
+
+      yield* call(() => sdk.s3.send(new CreateBucketCommand({ Bucket: "data" })))
+      yield* addFault({ kind: "access-denied", action: "s3:PutObject" })
+      const s3Denied = yield* failure(() => sdk.s3.send(new PutObjectCommand({ Bucket: "data", Key: "k", Body: "x" })))
+      assert.strictEqual(s3Denied.name, "AccessDenied")
+      assert.strictEqual(s3Denied.$metadata.httpStatusCode, 403)
+      const log = yield* requests
+      assert.deepStrictEqual(
+        log.filter((entry) => entry.status >= 400).map((e) => [e.action, e.status, e.errorCode]),
+        [["dynamodb:PutItem", 400, "AccessDeniedException"], ["s3:PutObject", 403, "AccessDenied"]]
+      )
+    }))
+
   it.scoped("PutItem: ProvisionedThroughputExceededException, 500 and 503; times bounds a rule", () =>
     Effect.gen(function* () {
       const { sdk, admin, addFault, requests } = yield* start
