@@ -65,7 +65,11 @@ export const openManifest = (
         Effect.mapError((error) =>
           new ExportManifestInvalid({
             file: key,
-            reason: error._tag === "ObjectNotFound" ? `${what} is missing` : error.reason
+            reason: error._tag === "ObjectNotFound"
+              ? `${what} is missing`
+              : error._tag === "ObjectStoreFailure"
+              ? error.reason
+              : error.message
           })
         )
       )
@@ -129,7 +133,10 @@ const openDataFile = (
         Effect.mapError((error) =>
           error._tag === "ObjectNotFound"
             ? new ExportFileMissing({ file: file.dataFileS3Key })
-            : new ExportFileUnreadable({ file: file.dataFileS3Key, reason: error.reason })
+            : new ExportFileUnreadable({
+              file: file.dataFileS3Key,
+              reason: error._tag === "ObjectStoreFailure" ? error.reason : error.message
+            })
         )
       ),
       (body) => Effect.promise(() => body.locked ? Promise.resolve() : body.cancel().catch(() => {}))
