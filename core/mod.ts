@@ -1,5 +1,5 @@
 /**
- * backstream's portable core: the DynamoDB value model, change events, export reading, change capture and the ports.
+ * backstream's portable core: the DynamoDB value model, change events, export reading, change capture, the engine and its ports.
  * It imports only `effect` and web-standard APIs, so it runs unchanged on Node, Deno, Bun and edge runtimes.
  *
  * @module
@@ -10,9 +10,13 @@ export * as Base64 from "./Base64.ts"
 export * as Capture from "./Capture.ts"
 export * as CaptureState from "./CaptureState.ts"
 export * as ChangeEvent from "./ChangeEvent.ts"
+export * as Checkpoint from "./Checkpoint.ts"
+export * as CheckpointCheck from "./CheckpointCheck.ts"
+export * as CheckpointStore from "./CheckpointStore.ts"
 export * as Decompressor from "./Decompressor.ts"
 export * as DynamoJson from "./DynamoJson.ts"
 export * as DynamoNumber from "./DynamoNumber.ts"
+export * as Engine from "./Engine.ts"
 export * as Envelope from "./Envelope.ts"
 export * as Errors from "./Errors.ts"
 export * as ExportLayout from "./ExportLayout.ts"
@@ -23,7 +27,14 @@ export * as ItemKey from "./ItemKey.ts"
 export * as LineSplitter from "./LineSplitter.ts"
 export * as Md5 from "./Md5.ts"
 export * as ObjectStore from "./ObjectStore.ts"
+export * as ObjectStoreCheckpointStore from "./ObjectStoreCheckpointStore.ts"
+export * as ObjectStoreSpool from "./ObjectStoreSpool.ts"
 export * as PlainJson from "./PlainJson.ts"
 export * as SequenceNumber from "./SequenceNumber.ts"
+export * as Sink from "./Sink.ts"
+export * as SinkCheckpointStore from "./SinkCheckpointStore.ts"
+export * as Spool from "./Spool.ts"
+export * as SpoolCodec from "./SpoolCodec.ts"
 export * as StreamSource from "./StreamSource.ts"
 export * as TableControl from "./TableControl.ts"
+export * as Version from "./Version.ts"

@@ -1,0 +1,45 @@
+/**
+ * What the SQL sinks need of a Postgres client: parameterised queries and a transaction around a function. One
+ * implementation over `pg` (a pool of connections to a server), one over PGlite (embedded).
+ */
+
+export type Row = Readonly<Record<string, unknown>>
+
+export interface SqlQueryable {
+  readonly query: (text: string, params?: ReadonlyArray<unknown>) => Promise<ReadonlyArray<Row>>
+}
+
+/** Why a statement failed, as a sink reports it. */
+export interface SqlProblem {
+  readonly reason: string
+  /** Worth trying again: the connection was lost, the server is starting or shutting down, a serialization failure. */
+  readonly retryable: boolean
+}
+
+export interface SqlClient extends SqlQueryable {
+  /** Runs `body` in one transaction: committed when it resolves, rolled back when it rejects. */
+  readonly transaction: <A>(body: (tx: SqlQueryable) => Promise<A>) => Promise<A>
+  /** Turns an error thrown by this client into a message without secrets, and says whether to retry. */
+  readonly problem: (error: unknown) => SqlProblem
+}
+
+/** SQLSTATE classes and codes worth retrying: connection exceptions, shutdown, serialization failures, deadlocks. */
+export const isRetryableSqlState = (code: string): boolean =>
+  code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03" || code === "40001"
+  || code === "40P01" || code === "53300"
+
+/** The SQLSTATE of a Postgres error (`pg` and PGlite both set `code`), if it has one. */
+export const sqlState = (error: unknown): string | undefined => {
+  const code = (error as { code?: unknown })?.code
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
+}
+
+/** A Postgres error's message with its detail and hint, as one line. */
+export const describeDatabaseError = (error: unknown): string => {
+  const e = error as { message?: unknown; detail?: unknown; hint?: unknown; code?: unknown }
+  const parts = [typeof e?.message === "string" ? e.message : String(error)]
+  if (typeof e?.detail === "string" && e.detail !== "") parts.push(`detail: ${e.detail}`)
+  if (typeof e?.hint === "string" && e.hint !== "") parts.push(`hint: ${e.hint}`)
+  const code = sqlState(error)
+  return code === undefined ? parts.join("; ") : `${parts.join("; ")} (SQLSTATE ${code})`
+}

@@ -1,0 +1,148 @@
+/**
+ * The `Sink` port over any {@link SqlClient}: the table prepared on `open`, each batch applied in one transaction
+ * together with the checkpoint that covers it (exactly-once), and the checkpoint read back by `loadCheckpoint`.
+ */
+import { Effect, Option } from "effect"
+import * as Checkpoint from "../../../core/Checkpoint.ts"
+import { SinkFailure } from "../../../core/Errors.ts"
+import type { Batch, Sink, SourceTable } from "../../../core/Sink.ts"
+import type { SqlOptions } from "../SqlOptions.ts"
+import { BatchInvalid, plan } from "./SqlBatch.ts"
+import type { SqlClient } from "./SqlClient.ts"
+import * as SqlIdentifier from "./SqlIdentifier.ts"
+import * as SqlTable from "./SqlTable.ts"
+
+export interface SqlSinkConfig {
+  readonly client: SqlClient
+  /** `postgres` or `pglite`. */
+  readonly kind: string
+  /** Where, without secrets: a redacted URL, a data folder, `memory`. */
+  readonly location: string
+  readonly options: SqlOptions
+}
+
+interface Opened {
+  readonly source: SourceTable
+  readonly sinkTable: string
+  layout: SqlTable.Layout
+  /** A batch failed: the layout in memory may hold columns that were rolled back. */
+  stale: boolean
+}
+
+const checkpointsOf = (layout: SqlTable.Layout) =>
+  SqlIdentifier.qualified({ schema: layout.table.schema, name: SqlTable.CHECKPOINTS })
+
+export const make = (config: SqlSinkConfig): Sink["Type"] => {
+  const { client, options } = config
+  const mode = options.mode ?? "columns"
+  const deletes = options.deletes ?? "hard"
+  const configured = options.table === undefined ? undefined : SqlIdentifier.parseTable(options.table)
+  let opened: Opened | undefined
+
+  const tableLabel = () =>
+    opened !== undefined
+      ? opened.sinkTable
+      : configured !== undefined && typeof configured !== "string"
+      ? SqlIdentifier.display(configured)
+      : "(named after the source table)"
+  const description = () => `${config.kind} table ${tableLabel()} at ${config.location}`
+
+  const fail = (reason: string, retryable: boolean, cause?: unknown) =>
+    new SinkFailure({ sink: description(), reason, retryable, ...(cause === undefined ? {} : { cause }) })
+
+  const failure = (what: string) => (error: unknown): SinkFailure => {
+    if (error instanceof SqlTable.LayoutMismatch || error instanceof BatchInvalid) {
+      return fail(error.message, false, error)
+    }
+    const problem = client.problem(error)
+    return fail(`${what}: ${problem.reason}`, problem.retryable, error)
+  }
+
+  const open = (source: SourceTable): Effect.Effect<void, SinkFailure> =>
+    Effect.gen(function* () {
+      if (typeof configured === "string") return yield* fail(`the table option: ${configured}`, false)
+      const table = configured ?? SqlIdentifier.defaultTable(source.name)
+      const keys = yield* Effect.try({ try: () => SqlTable.keyColumns(source.keySchema), catch: failure("open") })
+      const layout = yield* Effect.tryPromise({
+        try: () => client.transaction((tx) => SqlTable.prepare(tx, { table, mode, deletes, keys })),
+        catch: failure("cannot prepare the table")
+      })
+      opened = { source, sinkTable: SqlIdentifier.display(table), layout, stale: false }
+    })
+
+  const requireOpen = Effect.suspend(() =>
+    opened === undefined ? Effect.fail(fail("the sink was used before `open`", false)) : Effect.succeed(opened)
+  )
+
+  const write = (batch: Batch): Effect.Effect<void, SinkFailure> =>
+    Effect.gen(function* () {
+      const state = yield* requireOpen
+      if (state.stale) {
+        state.layout = yield* Effect.tryPromise({
+          try: () => client.transaction((tx) => SqlTable.reload(tx, state.layout)),
+          catch: failure("cannot read the table's columns")
+        })
+        state.stale = false
+      }
+      const planned = yield* Effect.try({
+        try: () => plan(state.layout, state.source.keySchema, batch.events, state.sinkTable),
+        catch: failure("cannot apply the batch")
+      })
+      const checkpoint = Checkpoint.encode(batch.checkpoint)
+      yield* Effect.tryPromise({
+        try: () =>
+          client.transaction(async (tx) => {
+            await SqlTable.addColumns(tx, state.layout.table, planned.newColumns)
+            for (const statement of planned.statements) await tx.query(statement.text, statement.params)
+            await tx.query(
+              `INSERT INTO ${checkpointsOf(state.layout)} AS c (table_arn, sink_table, checkpoint, saved_at)
+VALUES ($1, $2, $3::jsonb, now())
+ON CONFLICT (table_arn, sink_table) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, saved_at = EXCLUDED.saved_at`,
+              [state.source.arn, state.sinkTable, checkpoint]
+            )
+          }),
+        catch: (error) => {
+          state.stale = true
+          return failure(`cannot apply a batch of ${batch.events.length} events`)(error)
+        }
+      })
+      state.layout = planned.layout
+    })
+
+  const loadCheckpoint = Effect.gen(function* () {
+    const state = yield* requireOpen
+    const rows = yield* Effect.tryPromise({
+      try: () =>
+        client.query(
+          `SELECT checkpoint::text AS checkpoint FROM ${checkpointsOf(state.layout)}
+WHERE table_arn = $1 AND sink_table = $2`,
+          [state.source.arn, state.sinkTable]
+        ),
+      catch: failure("cannot read the checkpoint")
+    })
+    const text = rows[0]?.checkpoint
+    if (typeof text !== "string") return Option.none()
+    const decoded = Checkpoint.decode(text)
+    if (decoded._tag === "Left") {
+      return yield* fail(
+        `the checkpoint saved in ${
+          SqlIdentifier.display({ schema: state.layout.table.schema, name: SqlTable.CHECKPOINTS })
+        } `
+          + `for ${state.source.arn} is damaged (${decoded.left.message}); restore it, or delete that row to `
+          + `replicate from the start again`,
+        false
+      )
+    }
+    return Option.some(decoded.right)
+  })
+
+  return {
+    get description() {
+      return description()
+    },
+    transactional: true,
+    open,
+    write,
+    loadCheckpoint
+  } satisfies Sink["Type"]
+}

@@ -1,0 +1,534 @@
+/**
+ * The engine: one exact change feed of a table, from a point-in-time export (the backfill) joined with DynamoDB
+ * Streams (the capture), applied to a {@link Sink} with checkpoints, so that a crash neither loses nor repeats a
+ * change.
+ *
+ * {@link run} checks the setup first (a stream with new images; point-in-time recovery when a backfill is wanted; a
+ * checkpoint of this table and stream), then:
+ *
+ * 1. **Backfill** (unless the checkpoint says it is done, or `backfill: "never"`): it starts capturing the stream,
+ *    every shard from its trim horizon, into the {@link Spool} **before** it asks for the export, so the snapshot and
+ *    the stream overlap and an export slower than the stream's 24-hour retention loses nothing. It reuses a completed
+ *    export of the table into the same bucket and prefix that the stream still covers, or starts one (with a client
+ *    token, so a restart gets the same export), waits for it with back-off, and applies its items as snapshot reads
+ *    (`op: "r"`, version 0), checkpointing the files and lines applied.
+ * 2. **Spool**: it applies the spooled records, then clears the spool.
+ * 3. **Stream**: it applies live records, from the checkpoint on, until interrupted or (`until: "caught-up"`) until
+ *    every shard has been read up to the time the run started.
+ *
+ * Records clearly older than the export time (`ApproximateCreationDateTime` before the export time minus `marginMs`,
+ * default 2 minutes, more than an export's fuzziness) are skipped: the snapshot holds their effect. The others are
+ * applied with their per-item version (the sequence number), so the sink never lets an older image overwrite a newer
+ * one. Each batch is written with the checkpoint that covers it: in the same transaction for a transactional sink,
+ * then saved to the {@link CheckpointStore}.
+ *
+ * @module
+ */
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
+import * as Capture from "./Capture.ts"
+import type { ChangeEvent } from "./ChangeEvent.ts"
+import * as Checkpoint from "./Checkpoint.ts"
+import * as CheckpointCheck from "./CheckpointCheck.ts"
+import { CheckpointStore, type CheckpointStoreError } from "./CheckpointStore.ts"
+import * as CaptureState from "./CaptureState.ts"
+import {
+  type CheckpointInvalid,
+  type ExportError,
+  type ExportFailed,
+  type ExportManifestInvalid,
+  SetupInvalid,
+  type SinkFailure,
+  type SpoolFailure,
+  type StreamSourceError,
+  type TableControlError
+} from "./Errors.ts"
+import * as ExportReader from "./ExportReader.ts"
+import * as ExportJob from "./internal/ExportJob.ts"
+import type { ObjectStore } from "./ObjectStore.ts"
+import * as SequenceNumber from "./SequenceNumber.ts"
+import { Sink } from "./Sink.ts"
+import { Spool } from "./Spool.ts"
+import { StreamSource } from "./StreamSource.ts"
+import { TableControl, type TableDescription } from "./TableControl.ts"
+
+/** How and what {@link run} replicates. Only `table` is required. */
+export interface Options {
+  /** The table's name or ARN. */
+  readonly table: string
+  /** The stream to follow; default: the table's latest stream. */
+  readonly streamArn?: string
+  /**
+   * `auto` (default): backfill on a first run (no checkpoint) and finish one a checkpoint says is under way;
+   * `always`: backfill unless the checkpoint says it is done; `never`: the stream alone.
+   */
+  readonly backfill?: "auto" | "always" | "never"
+  /** Where exports go, and optionally the export to use. Required for a backfill. */
+  readonly export?: {
+    readonly bucket: string
+    readonly prefix?: string
+    /** Use this export (completed or running) instead of finding or starting one. */
+    readonly exportArn?: string
+  }
+  /** Stream records older than the export time minus this are skipped (default 2 minutes). */
+  readonly marginMs?: number
+  /** The stream's retention (default 24 hours): an export older than it, minus the margin, cannot be joined. */
+  readonly retentionMs?: number
+  /** Sink batches: at most `maxEvents` events, written at least every `maxDelay` (default 1000, 1 second). */
+  readonly batch?: { readonly maxEvents?: number; readonly maxDelay?: Duration.DurationInput }
+  /** Backfill batches: at most this many snapshot reads (default 5000). */
+  readonly backfillBatch?: number
+  /** `forever` (default): follow the stream until interrupted; `caught-up`: stop when the stream is read to now. */
+  readonly until?: "caught-up" | "forever"
+  /** DescribeExport polling while an export runs (default every 2 s, growing to 30 s). */
+  readonly exportPoll?: { readonly min?: Duration.DurationInput; readonly max?: Duration.DurationInput }
+  /** Data files read ahead while loading an export (default 4). */
+  readonly exportConcurrency?: number
+  /** Capture's options (pollers, idle delay, retries…). */
+  readonly capture?: Omit<Capture.Options, "streamArn" | "state">
+  /** Hears the engine's progress. */
+  readonly onProgress?: (progress: Progress) => Effect.Effect<void>
+}
+
+/** What the engine is doing. */
+export type Progress =
+  | { readonly _tag: "ExportWaiting"; readonly exportArn: string; readonly status: string; readonly reused: boolean }
+  | {
+    readonly _tag: "ExportLoading"
+    readonly exportArn: string
+    readonly filesDone: number
+    readonly filesTotal: number
+    readonly items: number
+    readonly itemsTotal: number
+  }
+  | { readonly _tag: "SpoolDraining"; readonly events: number }
+  | { readonly _tag: "Streaming"; readonly events: number; readonly lagMs: number }
+
+/** What a run did. */
+export interface Summary {
+  readonly tableArn: string
+  readonly streamArn: string
+  readonly exportArn?: string
+  readonly exportTimeMs?: number
+  /** Snapshot reads applied. */
+  readonly snapshotEvents: number
+  /** Stream records applied (from the spool and live). */
+  readonly streamEvents: number
+  /** Stream records skipped as older than the export. */
+  readonly skippedEvents: number
+  readonly checkpoint: Checkpoint.Checkpoint
+}
+
+/** Why the engine stops. */
+export type EngineError =
+  | SetupInvalid
+  | ExportFailed
+  | ExportError
+  | ExportManifestInvalid
+  | CheckpointInvalid
+  | CheckpointStoreError
+  | SinkFailure
+  | SpoolFailure
+  | Capture.CaptureError
+  | StreamSourceError
+  | TableControlError
+
+const HOUR = 3_600_000
+
+interface Counters {
+  readonly snapshot: Ref.Ref<number>
+  readonly stream: Ref.Ref<number>
+  readonly skipped: Ref.Ref<number>
+}
+
+/** The events of a batch that are still to apply: after the shard's applied position, not older than the cut. */
+const freshEvents = (
+  element: Capture.Batch,
+  applied: CaptureState.CaptureState,
+  cutMs: number | undefined
+): { readonly events: ReadonlyArray<ChangeEvent>; readonly skipped: number } => {
+  if (applied.finished.has(element.shardId)) return { events: [], skipped: 0 }
+  const position = applied.positions.get(element.shardId)
+  const events: Array<ChangeEvent> = []
+  let skipped = 0
+  for (const event of element.events) {
+    if (event.position._tag !== "Stream") continue
+    if (position !== undefined && SequenceNumber.compare(event.position.sequenceNumber, position.sequenceNumber) <= 0) {
+      continue
+    }
+    if (cutMs !== undefined && event.position.approximateCreationTimeMs < cutMs) skipped++
+    else events.push(event)
+  }
+  return { events, skipped }
+}
+
+const viewTypeCheck = (table: TableDescription, viewType: string): Effect.Effect<void, SetupInvalid> =>
+  viewType === "NEW_IMAGE" || viewType === "NEW_AND_OLD_IMAGES" ? Effect.void : Effect.fail(
+    new SetupInvalid({
+      requirement: "stream view type",
+      reason: `the stream of table ${table.tableName} is ${viewType}; NEW_IMAGE or NEW_AND_OLD_IMAGES is needed`,
+      fix: `change it: aws dynamodb update-table --table-name ${table.tableName} --stream-specification `
+        + `StreamEnabled=false, then StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES (a new stream: backfill again)`
+    })
+  )
+
+/**
+ * Replicates a table into the sink: checks, backfill, spool, stream (see the module's documentation). Returns when
+ * `until: "caught-up"` is reached or the stream ends (disabled and read to its end); otherwise runs until
+ * interrupted. Interruption between batches loses nothing: the checkpoint covers exactly what the sink holds.
+ */
+export const run = (
+  options: Options
+): Effect.Effect<
+  Summary,
+  EngineError,
+  TableControl | StreamSource | ObjectStore | Sink | CheckpointStore | Spool
+> =>
+  Effect.scoped(Effect.gen(function* () {
+    const control = yield* TableControl
+    const source = yield* StreamSource
+    const sink = yield* Sink
+    const checkpoints = yield* CheckpointStore
+    const spool = yield* Spool
+    const report = options.onProgress ?? (() => Effect.void)
+    const marginMs = options.marginMs ?? 2 * 60_000
+    const retentionMs = options.retentionMs ?? 24 * HOUR
+    const maxEvents = options.batch?.maxEvents ?? 1000
+    const maxDelay = Duration.decode(options.batch?.maxDelay ?? "1 second")
+    const counters: Counters = { snapshot: yield* Ref.make(0), stream: yield* Ref.make(0), skipped: yield* Ref.make(0) }
+
+    const table = yield* control.describeTable(options.table)
+    const streamArn = options.streamArn ?? table.latestStreamArn
+    if (streamArn === undefined) {
+      return yield* new SetupInvalid({
+        requirement: "stream",
+        reason: `table ${table.tableName} has no stream`,
+        fix: `enable one: aws dynamodb update-table --table-name ${table.tableName} --stream-specification `
+          + `StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES`
+      })
+    }
+    const stream = yield* source.describeStream({ streamArn, limit: 1 })
+    if (stream.tableName !== table.tableName) {
+      return yield* new SetupInvalid({
+        requirement: "stream",
+        reason: `stream ${streamArn} belongs to table ${stream.tableName}, not ${table.tableName}`,
+        fix: "pass the stream of the table (or leave --stream-arn out to use its latest stream)"
+      })
+    }
+    yield* viewTypeCheck(table, stream.viewType)
+
+    const saved = yield* checkpoints.load
+    if (Option.isSome(saved)) {
+      yield* CheckpointCheck.checkBelongs(saved.value, table.tableArn, streamArn, checkpoints.description)
+    }
+    let checkpoint = Option.getOrElse(saved, () => Checkpoint.initial(table.tableArn, streamArn))
+    const mode = options.backfill ?? "auto"
+    const backfill = checkpoint.backfill._tag !== "Done" && (
+      mode === "always" || (mode === "auto" && (Option.isNone(saved) || checkpoint.backfill._tag === "Loading"))
+    )
+
+    yield* sink.open({ name: table.tableName, arn: table.tableArn, keySchema: table.keySchema })
+
+    const commit = (events: ReadonlyArray<ChangeEvent>, next: Checkpoint.Checkpoint) =>
+      Effect.gen(function* () {
+        const stamped = { ...next, savedAtMs: yield* Clock.currentTimeMillis }
+        yield* sink.write({ events, checkpoint: stamped })
+        yield* checkpoints.save(stamped)
+        checkpoint = stamped
+      })
+
+    if (backfill) {
+      checkpoint = yield* runBackfill({
+        options,
+        table,
+        streamArn,
+        streamCreatedMs: stream.creationTimeMs,
+        marginMs,
+        retentionMs,
+        checkpoint,
+        commit,
+        counters,
+        report
+      })
+    }
+
+    const cutMs = checkpoint.backfill._tag === "Done" ? checkpoint.backfill.exportTimeMs - marginMs : undefined
+    const applyElements = (elements: ReadonlyArray<Capture.Element>) =>
+      Effect.gen(function* () {
+        let state = checkpoint.capture
+        const events: Array<ChangeEvent> = []
+        let skipped = 0
+        for (const element of elements) {
+          if (element._tag === "Batch") {
+            const fresh = freshEvents(element, state, cutMs)
+            events.push(...fresh.events)
+            skipped += fresh.skipped
+          }
+          state = CaptureState.apply(state, element)
+        }
+        if (CaptureState.equals(state, checkpoint.capture) && events.length === 0) return events.length
+        yield* commit(events, { ...checkpoint, capture: state })
+        yield* Ref.update(counters.stream, (n) => n + events.length)
+        yield* Ref.update(counters.skipped, (n) => n + skipped)
+        return events.length
+      })
+
+    // The spool: records captured during a backfill (this run's or a crashed one's), applied before live ones.
+    if (Option.isSome(yield* spool.state)) {
+      yield* spool.read.pipe(
+        Stream.groupedWithin(Math.max(1, Math.ceil(maxEvents / 100)), maxDelay),
+        Stream.runForEach((chunk) =>
+          Effect.flatMap(applyElements(Chunk.toReadonlyArray(chunk)), () =>
+            Effect.flatMap(Ref.get(counters.stream), (events) => report({ _tag: "SpoolDraining", events })))
+        )
+      )
+      yield* spool.clear
+    }
+
+    // Live.
+    const startedMs = yield* Clock.currentTimeMillis
+    const caughtUp = options.until === "caught-up"
+    yield* Capture.stream({ ...options.capture, streamArn, state: checkpoint.capture }).pipe(
+      Stream.takeUntil((element) =>
+        caughtUp && isCaughtUp(element, startedMs)
+      ),
+      Stream.groupedWithin(Math.max(1, Math.ceil(maxEvents / 100)), maxDelay),
+      Stream.runForEach((chunk) =>
+        Effect.gen(function* () {
+          const elements = Chunk.toReadonlyArray(chunk)
+          yield* applyElements(elements)
+          const now = yield* Clock.currentTimeMillis
+          const newest = newestTime(elements)
+          yield* report({
+            _tag: "Streaming",
+            events: yield* Ref.get(counters.stream),
+            lagMs: newest === undefined ? 0 : Math.max(0, now - newest)
+          })
+        })
+      )
+    )
+
+    return {
+      tableArn: table.tableArn,
+      streamArn,
+      ...(checkpoint.backfill._tag === "None"
+        ? {}
+        : { exportArn: checkpoint.backfill.exportArn, exportTimeMs: checkpoint.backfill.exportTimeMs }),
+      snapshotEvents: yield* Ref.get(counters.snapshot),
+      streamEvents: yield* Ref.get(counters.stream),
+      skippedEvents: yield* Ref.get(counters.skipped),
+      checkpoint
+    }
+  }))
+
+const isCaughtUp = (element: Capture.Element, startedMs: number): boolean =>
+  element._tag === "CaughtUp" && element.readToMs >= startedMs
+
+const newestTime = (elements: ReadonlyArray<Capture.Element>): number | undefined => {
+  let newest: number | undefined
+  for (const element of elements) {
+    if (element._tag === "Batch") {
+      const time = element.position.approximateCreationTimeMs
+      if (newest === undefined || time > newest) newest = time
+    }
+  }
+  return newest
+}
+
+interface BackfillContext {
+  readonly options: Options
+  readonly table: TableDescription
+  readonly streamArn: string
+  readonly streamCreatedMs: number
+  readonly marginMs: number
+  readonly retentionMs: number
+  readonly checkpoint: Checkpoint.Checkpoint
+  readonly commit: (
+    events: ReadonlyArray<ChangeEvent>,
+    next: Checkpoint.Checkpoint
+  ) => Effect.Effect<void, SinkFailure | CheckpointStoreError>
+  readonly counters: Counters
+  readonly report: (progress: Progress) => Effect.Effect<void>
+}
+
+/** Captures the stream into the spool until interrupted; fails only with capture's or the spool's errors. */
+const spoolCapture = (streamArn: string, state: CaptureState.CaptureState, options: Options) =>
+  Effect.gen(function* () {
+    const spool = yield* Spool
+    let current = state
+    yield* Capture.stream({ ...options.capture, streamArn, state }).pipe(
+      Stream.groupedWithin(64, Duration.seconds(1)),
+      Stream.runForEach((chunk) => {
+        const elements = Chunk.toReadonlyArray(chunk).filter((element) => element._tag !== "CaughtUp")
+        for (const element of elements) current = CaptureState.apply(current, element)
+        return elements.length === 0 ? Effect.void : spool.append(elements, current)
+      })
+    )
+  })
+
+const runBackfill = (context: BackfillContext) =>
+  Effect.gen(function* () {
+    const { options, table, streamArn, marginMs, report, counters } = context
+    let checkpoint = context.checkpoint
+    const control = yield* TableControl
+    const spool = yield* Spool
+
+    const backups = yield* control.describeContinuousBackups(table.tableName)
+    if (!backups.pitrEnabled) {
+      return yield* new SetupInvalid({
+        requirement: "point-in-time recovery",
+        reason: `PITR is off for table ${table.tableName}, and a backfill exports the table from it`,
+        fix: `enable it: aws dynamodb update-continuous-backups --table-name ${table.tableName} `
+          + `--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true (or run with --backfill never)`
+      })
+    }
+    const destination = options.export
+    if (destination === undefined || destination.bucket === "") {
+      return yield* new SetupInvalid({
+        requirement: "export bucket",
+        reason: "a backfill exports the table to S3 and needs a bucket for it",
+        fix: "pass --export-bucket (and --export-prefix), or run with --backfill never"
+      })
+    }
+
+    // Capture first, into the spool: the stream must overlap the export.
+    const spooled = yield* spool.state
+    const spooler = yield* Effect.forkScoped(
+      spoolCapture(streamArn, Option.getOrElse(spooled, () => checkpoint.capture), options)
+    )
+    const spoolFailure = Fiber.join(spooler).pipe(Effect.zipRight(Effect.never))
+
+    const now = yield* Clock.currentTimeMillis
+    const notBeforeMs = Math.max(context.streamCreatedMs, now - context.retentionMs + marginMs + HOUR)
+    const chosen = checkpoint.backfill._tag === "Loading"
+      ? { exportArn: checkpoint.backfill.exportArn, reused: true }
+      : destination.exportArn !== undefined
+      ? { exportArn: destination.exportArn, reused: true }
+      : yield* Effect.map(
+        ExportJob.findReusable(table.tableArn, destination, notBeforeMs),
+        Option.match({
+          onSome: (found) => Effect.succeed({ exportArn: found.exportArn, reused: true }),
+          onNone: () =>
+            Effect.map(ExportJob.start(table.tableArn, destination), (started) => ({
+              exportArn: started.exportArn,
+              reused: false
+            }))
+        })
+      ).pipe(Effect.flatten)
+
+    const poll = {
+      min: Duration.decode(options.exportPoll?.min ?? "2 seconds"),
+      max: Duration.decode(options.exportPoll?.max ?? "30 seconds")
+    }
+    const completed = yield* Effect.raceFirst(
+      ExportJob.waitFor(chosen.exportArn, poll, (described) =>
+        report({
+          _tag: "ExportWaiting",
+          exportArn: chosen.exportArn,
+          status: described.status,
+          reused: chosen.reused
+        })),
+      spoolFailure
+    )
+    const exportTimeMs = completed.exportTimeMs ?? now
+    if (
+      Option.isNone(spooled) && checkpoint.backfill._tag === "Loading"
+      && exportTimeMs - marginMs < now - context.retentionMs
+    ) {
+      return yield* new SetupInvalid({
+        requirement: "spool",
+        reason: `the spool of the backfill under way is empty or gone, and its export is older than the stream's `
+          + `retention: the changes captured meanwhile cannot be read again`,
+        fix: `delete the checkpoint (${(yield* CheckpointStore).description}) to replicate from scratch`
+      })
+    }
+    if (completed.tableArn !== table.tableArn || completed.exportType !== "FULL_EXPORT") {
+      return yield* new SetupInvalid({
+        requirement: "export",
+        reason: `export ${completed.exportArn} is ${
+          completed.exportType === "FULL_EXPORT" ? `of table ${completed.tableArn}` : "an incremental export"
+        }, not a full export of ${table.tableArn}`,
+        fix: "pass a full export of this table with --export-arn, or leave it out to start one"
+      })
+    }
+    if (exportTimeMs < context.streamCreatedMs) {
+      return yield* new SetupInvalid({
+        requirement: "stream at the export time",
+        reason: `export ${completed.exportArn} is of ${new Date(exportTimeMs).toISOString()}, before the stream `
+          + `was enabled (${new Date(context.streamCreatedMs).toISOString()}): changes between them are in neither`,
+        fix: "leave --export-arn out, so that a new export is taken"
+      })
+    }
+    if (checkpoint.backfill._tag !== "Loading" && exportTimeMs - marginMs < now - context.retentionMs) {
+      return yield* new SetupInvalid({
+        requirement: "export time covered by the stream",
+        reason: `export ${completed.exportArn} is older than the stream's retention: the changes since it are no `
+          + `longer all in the stream`,
+        fix: "leave --export-arn out, so that a new export is taken"
+      })
+    }
+    if (completed.exportManifest === undefined) {
+      return yield* new SetupInvalid({
+        requirement: "export",
+        reason: `export ${completed.exportArn} has no manifest`,
+        fix: "export the table again"
+      })
+    }
+    if (checkpoint.backfill._tag !== "Loading") {
+      checkpoint = {
+        ...checkpoint,
+        backfill: { _tag: "Loading", exportArn: completed.exportArn, exportTimeMs, filesDone: 0, linesDone: 0 }
+      }
+      yield* context.commit([], checkpoint)
+    }
+
+    const manifest = yield* ExportReader.openManifest(completed.exportManifest)
+    const loading = checkpoint.backfill as Extract<Checkpoint.Backfill, { _tag: "Loading" }>
+    const fileIndex = new Map(manifest.files.map((file, index) => [file.dataFileS3Key, index]))
+    const itemsTotal = manifest.files.reduce((sum, file) => sum + file.itemCount, 0)
+    let filesDone = loading.filesDone, linesDone = loading.linesDone
+    let items = manifest.files.slice(0, filesDone).reduce((sum, file) => sum + file.itemCount, 0) + linesDone
+    yield* ExportReader.readFiles(
+      { ...manifest, files: manifest.files.slice(loading.filesDone) },
+      { keySchema: table.keySchema, concurrency: options.exportConcurrency ?? 4 }
+    ).pipe(
+      Stream.filter((event) =>
+        event.position._tag !== "Export"
+        || fileIndex.get(event.position.file)! > loading.filesDone
+        || event.position.line > loading.linesDone
+      ),
+      Stream.grouped(options.backfillBatch ?? 5000),
+      Stream.runForEach((chunk) =>
+        Effect.gen(function* () {
+          const events = Chunk.toReadonlyArray(chunk)
+          const last = events[events.length - 1]!.position
+          if (last._tag === "Export") {
+            filesDone = fileIndex.get(last.file)!
+            linesDone = last.line
+            if (linesDone === manifest.files[filesDone]!.itemCount) {
+              filesDone++
+              linesDone = 0
+            }
+          }
+          items += events.length
+          checkpoint = { ...checkpoint, backfill: { ...loading, filesDone, linesDone } }
+          yield* context.commit(events, checkpoint)
+          yield* Ref.update(counters.snapshot, (n) => n + events.length)
+          yield* report({
+            _tag: "ExportLoading",
+            exportArn: completed.exportArn,
+            filesDone,
+            filesTotal: manifest.files.length,
+            items,
+            itemsTotal
+          })
+        })
+      ),
+      Effect.raceFirst(spoolFailure)
+    )
+    checkpoint = { ...checkpoint, backfill: { _tag: "Done", exportArn: completed.exportArn, exportTimeMs } }
+    yield* context.commit([], checkpoint)
+
+    const exit = yield* Fiber.interrupt(spooler)
+    if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) yield* exit
+    return checkpoint
+  })
