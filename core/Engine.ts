@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, Metric, MetricBoundaries, Option, Ref, Stream } from "effect"
 import * as Capture from "./Capture.ts"
 import type { ChangeEvent } from "./ChangeEvent.ts"
 import * as Checkpoint from "./Checkpoint.ts"
@@ -134,6 +134,54 @@ export type EngineError =
 
 const HOUR = 3_600_000
 
+/** Events applied to the sink, tagged `op` (`r`, `c`, `u`, `d`). */
+export const eventsApplied: Metric.Metric.Counter<number> = Metric.counter("backstream_events_applied", {
+  description: "change events applied to the sink, by op",
+  incremental: true
+})
+
+/** Stream records skipped as older than the export (their effect is in the snapshot). */
+export const eventsSkipped: Metric.Metric.Counter<number> = Metric.counter("backstream_events_skipped", {
+  description: "stream records skipped as older than the export time minus the margin",
+  incremental: true
+})
+
+/** How long a sink batch took to apply and checkpoint, in seconds. */
+export const batchSeconds: Metric.Metric.Histogram<number> = Metric.histogram(
+  "backstream_sink_batch_seconds",
+  MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 }),
+  "time to apply a batch to the sink and save its checkpoint"
+)
+
+/** When the last checkpoint was saved, in seconds since the epoch (checkpoint age = now minus this). */
+export const checkpointSavedSeconds: Metric.Metric.Gauge<number> = Metric.gauge("backstream_checkpoint_saved_seconds", {
+  description: "when the last checkpoint was saved, in seconds since the epoch"
+})
+
+/** Items of the export applied so far, and the export's total. */
+export const exportItemsLoaded: Metric.Metric.Gauge<number> = Metric.gauge("backstream_export_items_loaded", {
+  description: "items of the export applied to the sink"
+})
+export const exportItemsTotal: Metric.Metric.Gauge<number> = Metric.gauge("backstream_export_items_total", {
+  description: "items in the export being loaded"
+})
+
+/** Per shard (tag `shard`): seconds between the newest record applied and now (from ApproximateCreationDateTime). */
+export const shardLagSeconds: Metric.Metric.Gauge<number> = Metric.gauge("backstream_shard_lag_seconds", {
+  description: "seconds between now and the ApproximateCreationDateTime of the newest record applied, by shard"
+})
+
+const countApplied = (events: ReadonlyArray<ChangeEvent>) =>
+  Effect.suspend(() => {
+    const byOp = { r: 0, c: 0, u: 0, d: 0 }
+    for (const event of events) byOp[event.op]++
+    return Effect.forEach(
+      Object.entries(byOp).filter(([, n]) => n > 0),
+      ([op, n]) => Metric.incrementBy(Metric.tagged(eventsApplied, "op", op), n),
+      { discard: true }
+    )
+  })
+
 interface Counters {
   readonly snapshot: Ref.Ref<number>
   readonly stream: Ref.Ref<number>
@@ -230,10 +278,15 @@ export const run = (
 
     const commit = (events: ReadonlyArray<ChangeEvent>, next: Checkpoint.Checkpoint) =>
       Effect.gen(function* () {
-        const stamped = { ...next, savedAtMs: yield* Clock.currentTimeMillis }
+        const startMs = yield* Clock.currentTimeMillis
+        const stamped = { ...next, savedAtMs: startMs }
         yield* sink.write({ events, checkpoint: stamped })
         yield* checkpoints.save(stamped)
         checkpoint = stamped
+        const endMs = yield* Clock.currentTimeMillis
+        yield* Metric.update(batchSeconds, (endMs - startMs) / 1000)
+        yield* Metric.set(checkpointSavedSeconds, endMs / 1000)
+        yield* countApplied(events)
       })
 
     if (backfill) {
@@ -269,6 +322,7 @@ export const run = (
         yield* commit(events, { ...checkpoint, capture: state })
         yield* Ref.update(counters.stream, (n) => n + events.length)
         yield* Ref.update(counters.skipped, (n) => n + skipped)
+        if (skipped > 0) yield* Metric.incrementBy(eventsSkipped, skipped)
         return events.length
       })
 
@@ -297,6 +351,13 @@ export const run = (
           const elements = Chunk.toReadonlyArray(chunk)
           yield* applyElements(elements)
           const now = yield* Clock.currentTimeMillis
+          for (const element of elements) {
+            if (element._tag !== "Batch") continue
+            yield* Metric.set(
+              Metric.tagged(shardLagSeconds, "shard", element.shardId),
+              Math.max(0, now - element.position.approximateCreationTimeMs) / 1000
+            )
+          }
           const newest = newestTime(elements)
           yield* report({
             _tag: "Streaming",
@@ -513,6 +574,8 @@ const runBackfill = (context: BackfillContext) =>
           checkpoint = { ...checkpoint, backfill: { ...loading, filesDone, linesDone } }
           yield* context.commit(events, checkpoint)
           yield* Ref.update(counters.snapshot, (n) => n + events.length)
+          yield* Metric.set(exportItemsLoaded, items)
+          yield* Metric.set(exportItemsTotal, itemsTotal)
           yield* report({
             _tag: "ExportLoading",
             exportArn: completed.exportArn,
