@@ -4,17 +4,10 @@
  *
  * @module
  */
-import { Either, ParseResult } from "effect"
+import { Either } from "effect"
 import * as Checkpoint from "./Checkpoint.ts"
 import { CheckpointInvalid } from "./Errors.ts"
-
-const describe = (error: ParseResult.ParseError): string => {
-  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  if (issue === undefined) return error.message
-  return `${
-    ["$", ...issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`)].join("")
-  }: ${issue.message}`
-}
+import { firstIssue } from "./internal/firstIssue.ts"
 
 /**
  * A checkpoint from the text a store saved. A damaged or unknown one is a {@link CheckpointInvalid} of `store` that
@@ -25,7 +18,7 @@ export const decode = (text: string, store: string): Either.Either<Checkpoint.Ch
     onLeft: (error) =>
       new CheckpointInvalid({
         store,
-        reason: `it is damaged or not a backstream checkpoint (${describe(error)}); restore it from a backup, or `
+        reason: `it is damaged or not a backstream checkpoint (${firstIssue(error)}); restore it from a backup, or `
           + `delete it to start again with a new backfill`
       }),
     onRight: ({ version: _, ...checkpoint }) => checkpoint

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Either, ParseResult, Schema } from "effect"
+import { Either, Schema } from "effect"
 import type { Item } from "./AttributeValue.ts"
 import { ItemFromDynamoJson } from "./AttributeValueSchema.ts"
 import type { ChangeEvent, Position } from "./ChangeEvent.ts"
@@ -22,6 +22,7 @@ import * as DynamoJson from "./DynamoJson.ts"
 import { EnvelopeInvalid } from "./Errors.ts"
 import * as PlainJson from "./PlainJson.ts"
 import { isSequenceNumber } from "./SequenceNumber.ts"
+import { firstIssue } from "./internal/firstIssue.ts"
 
 /** How values are written: `dynamodb` (lossless DynamoDB JSON) or `plain` (natural JSON). */
 export type Format = "dynamodb" | "plain"
@@ -92,14 +93,6 @@ export const EnvelopeJson = Schema.Struct({
 })
 
 const decodeJson = Schema.decodeUnknownEither(EnvelopeJson)
-
-const firstIssue = (error: ParseResult.ParseError): string => {
-  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  if (issue === undefined) return error.message
-  return `${
-    ["$", ...issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`)].join("")
-  }: ${issue.message}`
-}
 
 /** Reads back one envelope line in the `dynamodb` format. */
 export const decode = (line: string): Either.Either<ChangeEvent, EnvelopeInvalid> => {

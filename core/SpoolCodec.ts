@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { Chunk, Effect, Either, ParseResult, Schema, Stream } from "effect"
+import { Chunk, Effect, Either, Schema, Stream } from "effect"
 import type { Element } from "./Capture.ts"
 import * as CaptureState from "./CaptureState.ts"
 import type { ChangeEvent } from "./ChangeEvent.ts"
@@ -26,6 +26,7 @@ import * as Envelope from "./Envelope.ts"
 import { SpoolFailure } from "./Errors.ts"
 import { LineSplitter } from "./LineSplitter.ts"
 import { isSequenceNumber } from "./SequenceNumber.ts"
+import { firstIssue } from "./internal/firstIssue.ts"
 
 /** The state line that ends every append. */
 export interface StateLine {
@@ -78,14 +79,6 @@ export const encodeElement = (element: Element): string => {
 
 const encodeCaptureState = Schema.encodeEither(CaptureState.schema)
 const decodeCaptureState = Schema.decodeUnknownEither(CaptureState.schema)
-
-const firstIssue = (error: ParseResult.ParseError): string => {
-  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  if (issue === undefined) return error.message
-  return `${
-    ["$", ...issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`)].join("")
-  }: ${issue.message}`
-}
 
 /** A capture state as a state line (without its newline); `Left` with the reason for a state that is not valid. */
 export const encodeState = (state: CaptureState.CaptureState): Either.Either<string, string> =>
