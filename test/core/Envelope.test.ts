@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, FastCheck as fc } from "effect"
+import { Either, FastCheck as fc, Schema } from "effect"
 import * as AV from "../../core/AttributeValue.ts"
 import { attributeValueArbitrary, itemArbitrary } from "../../core/AttributeValueSchema.ts"
 import type { ChangeEvent, Position } from "../../core/ChangeEvent.ts"
@@ -104,6 +104,70 @@ describe("Envelope", () => {
     assert.include(reason(JSON.stringify({ ...good, after: null })), `op r needs "after"`)
     assert.include(reason(JSON.stringify({ ...good, source: { ...good.source, line: 0 } })), "source")
     assert.include(reason(JSON.stringify({ ...good, extra: 1 })), "extra")
+  })
+
+  it("the hand-checked fast path accepts exactly the envelopes the Schema accepts (differential)", () => {
+    const schemaAccepts = Schema.decodeUnknownEither(Envelope.EnvelopeJson)
+    const exportSource = { connector: "backstream", kind: "export", export_arn: "e", file: "f", line: 3 }
+    const streamSource = {
+      connector: "backstream",
+      kind: "stream",
+      stream_arn: "arn:s",
+      shard_id: "shardId-1",
+      sequence_number: "100000000000000000000001",
+      approximate_creation_ms: 5,
+      ttl: false
+    }
+    const odd = fc.constantFrom<unknown>(
+      undefined,
+      null,
+      0,
+      -1,
+      1.5,
+      Number.MAX_SAFE_INTEGER + 2,
+      "",
+      "x",
+      "100000000000000000000001",
+      "12",
+      true,
+      [],
+      {},
+      { pk: { S: "a" } },
+      "backstream",
+      "export",
+      "stream",
+      "u",
+      "d"
+    )
+    const mutate = (base: Record<string, unknown>) =>
+      fc.tuple(fc.constantFrom(...Object.keys(base), "extra"), odd).map(([field, value]) => {
+        const copy: Record<string, unknown> = { ...base }
+        if (value === undefined) delete copy[field]
+        else copy[field] = value
+        return copy
+      })
+    const envelope = fc.oneof(
+      fc.constant({ op: "u", key: { pk: { S: "a" } }, before: null, after: { pk: { S: "a" } }, ts_ms: 1 }),
+      fc.constant({ op: "d", key: { pk: { S: "a" } }, before: { pk: { S: "a" } }, after: null, ts_ms: 2 })
+    )
+    const lines = fc.tuple(
+      envelope,
+      fc.oneof(
+        fc.constant<Record<string, unknown>>(exportSource),
+        fc.constant<Record<string, unknown>>(streamSource),
+        mutate(exportSource),
+        mutate(streamSource)
+      )
+    ).chain(([base, source]) => fc.oneof(fc.constant({ ...base, source }), mutate({ ...base, source })))
+    fc.assert(
+      fc.property(lines, (json) => {
+        const ours = Envelope.decode(JSON.stringify(json))
+        const schema = schemaAccepts(JSON.parse(JSON.stringify(json)), { onExcessProperty: "error" })
+        if (Either.isRight(ours)) assert.isTrue(Either.isRight(schema), JSON.stringify(json))
+        if (Either.isLeft(schema)) assert.isTrue(Either.isLeft(ours), JSON.stringify(json))
+      }),
+      { numRuns: 2000 }
+    )
   })
 
   it("plain format: exact numbers as JSON numbers, the rest as strings; bytes as base64; sets as arrays", () => {
