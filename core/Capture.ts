@@ -100,7 +100,8 @@ export interface Options {
   readonly bufferedElements?: number
   /**
    * How long an open shard that gave no records waits before the next GetRecords: from `min`, doubling after each
-   * empty answer up to `max`, back to `min` when records come (default 250 ms to 5 s).
+   * empty answer up to `max`, back to `min` when records come (default 250 ms to 5 s). A page short of the limit
+   * (the shard's tip) is also followed by a wait of `min`, so a trickle of writes does not keep a reader polling hot.
    */
   readonly idleDelay?: { readonly min?: Duration.DurationInput; readonly max?: Duration.DurationInput }
   /** How often the shards are listed again to find new ones (default 30 s); also after a shard is finished. */

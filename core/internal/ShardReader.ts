@@ -141,6 +141,7 @@ export const read = (
         retrying(settings, call(iterator)).pipe(
           Effect.flatMap((page) => {
             readOnce = true
+            lastCount = page.records.length
             if (page.records.length === 0) {
               return page.nextIterator === undefined
                 ? Effect.succeed(undefined)
@@ -168,6 +169,7 @@ export const read = (
           })
         ))
 
+    let lastCount = 0
     let iterator: string | undefined = yield* permits.withPermits(1)(newIterator)
     let idle = settings.idleMin
     while (iterator !== undefined) {
@@ -181,6 +183,9 @@ export const read = (
       if (iterator === undefined) break
       if (position !== before) {
         idle = settings.idleMin
+        // A page short of the limit reached the shard's tip: wait before the next call rather than poll it hot
+        // (AWS allows five GetRecords calls a second per shard).
+        if (lastCount < settings.recordsPerCall) yield* Effect.sleep(settings.idleMin)
       } else {
         yield* Effect.sleep(idle)
         idle = Duration.min(Duration.times(idle, 2), settings.idleMax)
