@@ -298,20 +298,40 @@ export class Tables {
       let deleted = 0
       for (const table of this.meta.values()) {
         if (table.ttl === undefined) continue
-        const attribute = table.ttl.attributeName
-        const output = yield* this.dynalite.run("Scan", { TableName: table.name })
-        for (const item of (output.Items ?? []) as Array<WireItem>) {
-          const value = item[attribute] as { N?: string } | undefined
-          if (value?.N === undefined || Number(value.N) * 1000 > now) continue
-          const key: WireItem = {}
-          for (const { AttributeName } of table.keySchema) key[AttributeName] = item[AttributeName]
-          const marker = `${table.name}\u0000${JSON.stringify(key)}`
-          this.ttlDeletes.add(marker)
-          yield* this.gate.write(this.dynalite.run("DeleteItem", { TableName: table.name, Key: key })).pipe(
-            Effect.ensuring(Effect.sync(() => this.ttlDeletes.delete(marker)))
-          )
-          deleted++
+        // Only the expired items, page by page; each deleted only if still expired (it may have been updated since).
+        const expired = {
+          ExpressionAttributeNames: { "#ttl": table.ttl.attributeName },
+          ExpressionAttributeValues: { ":now": { N: String(Math.floor(now / 1000)) } }
         }
+        let start: WireItem | undefined
+        do {
+          const output = yield* this.dynalite.run("Scan", {
+            TableName: table.name,
+            FilterExpression: "#ttl <= :now",
+            ...expired,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start })
+          })
+          start = output.LastEvaluatedKey as WireItem | undefined
+          for (const item of (output.Items ?? []) as Array<WireItem>) {
+            const key: WireItem = {}
+            for (const { AttributeName } of table.keySchema) key[AttributeName] = item[AttributeName]
+            const marker = `${table.name}\u0000${JSON.stringify(key)}`
+            this.ttlDeletes.add(marker)
+            const removed = yield* this.gate.write(
+              this.dynalite.run("DeleteItem", {
+                TableName: table.name,
+                Key: key,
+                ConditionExpression: "#ttl <= :now",
+                ...expired
+              })
+            ).pipe(
+              Effect.as(true),
+              Effect.catchIf((error) => error.code === "ConditionalCheckFailedException", () => Effect.succeed(false)),
+              Effect.ensuring(Effect.sync(() => this.ttlDeletes.delete(marker)))
+            )
+            if (removed) deleted++
+          }
+        } while (start !== undefined)
       }
       return deleted
     })
