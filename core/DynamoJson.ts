@@ -243,6 +243,14 @@ const decodeMap = (json: unknown): Item => {
 }
 
 const toError = (error: unknown, root: ReadonlyArray<string | number>): InvalidAttributeValue => {
+  // The decoder recurses once per level of nesting: a value nested thousands of levels deep (DynamoDB allows 32)
+  // overflows the stack, and is refused like any other invalid value.
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return new InvalidAttributeValue({
+      path: formatPath(root),
+      reason: "nested too deeply to decode; DynamoDB allows at most 32 levels of nesting"
+    })
+  }
   if (!(error instanceof Failure)) throw error
   return new InvalidAttributeValue({ path: formatPath([...root, ...error.segments.reverse()]), reason: error.reason })
 }

@@ -28,6 +28,8 @@ export class S3 extends Context.Tag("backstream/aws/S3")<S3, S3Client>() {}
 
 const common = (options: AwsClientOptions) => ({
   maxAttempts: 1,
+  // A stalled connection or answer fails the call (Unavailable, retried by the core) instead of hanging it.
+  requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
   ...(options.region === undefined ? {} : { region: options.region }),
   ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   ...(options.credentials === undefined ? {} : { credentials: options.credentials })

@@ -10,9 +10,15 @@ import {
   ListStreamsCommand
 } from "@aws-sdk/client-dynamodb-streams"
 import { Effect, Either, Layer } from "effect"
-import { Unavailable } from "../../core/Errors.ts"
+import { type InvalidAttributeValue, Unavailable } from "../../core/Errors.ts"
 import * as SequenceNumber from "../../core/SequenceNumber.ts"
-import { type Shard, type StreamDescription, StreamSource, type ViewType } from "../../core/StreamSource.ts"
+import {
+  type RecordsPage,
+  type Shard,
+  type StreamDescription,
+  StreamSource,
+  type ViewType
+} from "../../core/StreamSource.ts"
 import { DynamoDBStreams } from "./AwsClients.ts"
 import { type Call, toStreamSourceError } from "./internal/errors.ts"
 import * as FromSdk from "./internal/fromSdk.ts"
@@ -157,17 +163,20 @@ export const make: Effect.Effect<StreamSource["Type"], never, DynamoDBStreams> =
               abortSignal
             })
         ).pipe(
-          Effect.flatMap((output) =>
-            Either.match(FromSdk.records(output.Records ?? []), {
+          Effect.flatMap((output): Effect.Effect<RecordsPage, Unavailable | InvalidAttributeValue> => {
+            // An answer without its record list (an empty body reads as `{}`) would otherwise pass for a closed shard
+            // read to its end, and the records after it would be lost.
+            if (!Array.isArray(output.Records)) return Effect.fail(malformed(call.action, "no Records list"))
+            const next: unknown = output.NextShardIterator
+            if (next !== undefined && next !== null && typeof next !== "string") {
+              return Effect.fail(malformed(call.action, "NextShardIterator is not a string"))
+            }
+            return Either.match(FromSdk.records(output.Records), {
               onLeft: (invalid) => Effect.fail(invalid),
               onRight: (records) =>
-                Effect.succeed(
-                  output.NextShardIterator === undefined || output.NextShardIterator === null
-                    ? { records }
-                    : { records, nextIterator: output.NextShardIterator }
-                )
+                Effect.succeed(typeof next === "string" ? { records, nextIterator: next } : { records })
             })
-          )
+          })
         )
       }
     })

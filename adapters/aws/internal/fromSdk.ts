@@ -93,7 +93,8 @@ const value = (input: unknown): AttributeValue => {
   }
   if (tag === undefined) return fail("an attribute value has exactly one type tag, found none")
   if (tag === "$unknown") {
-    const [name] = (input as { readonly $unknown: [string, unknown] }).$unknown
+    const unknown = (input as { readonly $unknown: unknown }).$unknown
+    const name = Array.isArray(unknown) ? unknown[0] : tag
     return fail(`unknown type tag ${JSON.stringify(name)}: expected one of S, N, B, BOOL, NULL, M, L, SS, NS, BS`)
   }
   try {
@@ -160,6 +161,9 @@ const item = (input: unknown): Item => {
 const EVENT_NAMES = new Set(["INSERT", "MODIFY", "REMOVE"])
 
 const record = (input: _Record): StreamRecord => {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return fail(`expected a record, got ${kind(input)}`)
+  }
   const data = input.dynamodb ?? fail("the record has no dynamodb field")
   const eventName = within("eventName", () => {
     const name = string(input.eventName)
@@ -191,7 +195,7 @@ const record = (input: _Record): StreamRecord => {
       keys,
       ...(newImage === undefined ? {} : { newImage }),
       ...(oldImage === undefined ? {} : { oldImage }),
-      ...(identity?.Type === undefined || identity.PrincipalId === undefined
+      ...(typeof identity?.Type !== "string" || typeof identity.PrincipalId !== "string"
         ? {}
         : { userIdentity: { type: identity.Type, principalId: identity.PrincipalId } })
     }
@@ -203,9 +207,19 @@ export const records = (
   input: ReadonlyArray<_Record>
 ): Either.Either<ReadonlyArray<StreamRecord>, InvalidAttributeValue> => {
   const out = new Array<StreamRecord>(input.length)
+  let i = 0
   try {
-    for (let i = 0; i < input.length; i++) out[i] = within("Records", () => within(i, () => record(input[i]!)))
+    for (; i < input.length; i++) out[i] = within("Records", () => within(i, () => record(input[i]!)))
   } catch (error) {
+    // The walk recurses once per level of nesting: thousands of levels (DynamoDB allows 32) overflow the stack.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      return Either.left(
+        new InvalidAttributeValue({
+          path: formatPath(["Records", i]),
+          reason: "nested too deeply to decode; DynamoDB allows at most 32 levels of nesting"
+        })
+      )
+    }
     if (!(error instanceof Failure)) throw error
     return Either.left(
       new InvalidAttributeValue({ path: formatPath([...error.segments].reverse()), reason: error.reason })
