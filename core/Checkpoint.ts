@@ -12,7 +12,7 @@ import * as CaptureState from "./CaptureState.ts"
 export type Backfill =
   /** No backfill: the stream alone (`--backfill never`), or not started yet. */
   | { readonly _tag: "None" }
-  /** Loading an export: the data files fully applied, in manifest order, and the lines of the next one. */
+  /** Waiting for or loading an export: the data files fully applied, in manifest order, and the lines of the next one. */
   | {
     readonly _tag: "Loading"
     readonly exportArn: string

@@ -10,11 +10,15 @@
  *    every shard from its trim horizon, into the {@link Spool} **before** it asks for the export, so the snapshot and
  *    the stream overlap and an export slower than the stream's 24-hour retention loses nothing. It reuses a completed
  *    export of the table into the same bucket and prefix that the stream still covers, or starts one (with a client
- *    token, so a restart gets the same export), waits for it with back-off, and applies its items as snapshot reads
- *    (`op: "r"`, version 0), checkpointing the files and lines applied.
+ *    token), checkpoints the export chosen (`Loading`, so that a restart waits for the same one and joins it with the
+ *    spool), waits for it with back-off, and applies its items as snapshot reads (`op: "r"`, version 0),
+ *    checkpointing the files and lines applied.
  * 2. **Spool**: it applies the spooled records, then clears the spool.
  * 3. **Stream**: it applies live records, from the checkpoint on, until interrupted or (`until: "caught-up"`) until
  *    every shard has been read up to the time the run started.
+ *
+ * A checkpoint older than the stream's retention, resumed without a backfill, fails with a {@link StreamGap} when some
+ * listed shard is one capture holds no position in (nor in its parent): its oldest records may be trimmed unseen.
  *
  * Records clearly older than the export time (`ApproximateCreationDateTime` before the export time minus `marginMs`,
  * default 2 minutes, more than an export's fuzziness) are skipped: the snapshot holds their effect. The others are
@@ -39,6 +43,7 @@ import {
   SetupInvalid,
   type SinkFailure,
   type SpoolFailure,
+  StreamGap,
   type StreamSourceError,
   type TableControlError
 } from "./Errors.ts"
@@ -264,6 +269,8 @@ export const run = (
     }
     yield* viewTypeCheck(table, stream.viewType)
 
+    // Opened first: a transactional sink holds the checkpoint (SinkCheckpointStore), and reads it once open.
+    yield* sink.open({ name: table.tableName, arn: table.tableArn, keySchema: table.keySchema })
     const saved = yield* checkpoints.load
     if (Option.isSome(saved)) {
       yield* CheckpointCheck.checkBelongs(saved.value, table.tableArn, streamArn, checkpoints.description)
@@ -273,8 +280,7 @@ export const run = (
     const backfill = checkpoint.backfill._tag !== "Done" && (
       mode === "always" || (mode === "auto" && (Option.isNone(saved) || checkpoint.backfill._tag === "Loading"))
     )
-
-    yield* sink.open({ name: table.tableName, arn: table.tableArn, keySchema: table.keySchema })
+    if (Option.isSome(saved) && !backfill) yield* checkAge(source, streamArn, saved.value, retentionMs - marginMs)
 
     const commit = (events: ReadonlyArray<ChangeEvent>, next: Checkpoint.Checkpoint) =>
       Effect.gen(function* () {
@@ -287,7 +293,10 @@ export const run = (
         yield* Metric.update(batchSeconds, (endMs - startMs) / 1000)
         yield* Metric.set(checkpointSavedSeconds, endMs / 1000)
         yield* countApplied(events)
-      })
+      }).pipe(
+        // A batch in flight is written and its checkpoint saved even when the run is interrupted (a shutdown).
+        Effect.uninterruptible
+      )
 
     if (backfill) {
       checkpoint = yield* runBackfill({
@@ -381,6 +390,46 @@ export const run = (
     }
   }))
 
+/**
+ * Capture sees a gap in a shard it holds a position in (or whose parent it finished), not in one it knows nothing of:
+ * that one it reads from its trim horizon. After a stop longer than the stream's retention, such a shard may have lost
+ * records already: a {@link StreamGap}, not silence.
+ */
+const checkAge = (
+  source: StreamSource["Type"],
+  streamArn: string,
+  checkpoint: Checkpoint.Checkpoint,
+  maxAgeMs: number
+): Effect.Effect<void, StreamGap | StreamSourceError> =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    if (now - checkpoint.savedAtMs <= maxAgeMs) return
+    const { positions, finished } = checkpoint.capture
+    const known = (shardId: string | undefined) =>
+      shardId !== undefined && (positions.has(shardId) || finished.has(shardId))
+    let exclusiveStartShardId: string | undefined
+    do {
+      const page = yield* source.describeStream({
+        streamArn,
+        limit: 100,
+        ...(exclusiveStartShardId === undefined ? {} : { exclusiveStartShardId })
+      })
+      const unknown = page.shards.find((shard) => !known(shard.shardId) && !known(shard.parentShardId))
+      if (unknown !== undefined) {
+        return yield* new StreamGap({
+          streamArn,
+          shardId: unknown.shardId,
+          cause: "trimmed",
+          lostFromMs: checkpoint.savedAtMs,
+          reason: `the checkpoint was saved ${Math.floor((now - checkpoint.savedAtMs) / HOUR)} hours ago, longer `
+            + `than the stream keeps records, and holds no position in this shard: records written to it since may `
+            + `be trimmed already`
+        })
+      }
+      exclusiveStartShardId = page.lastEvaluatedShardId
+    } while (exclusiveStartShardId !== undefined)
+  })
+
 const isCaughtUp = (element: Capture.Element, startedMs: number): boolean =>
   element._tag === "CaughtUp" && element.readToMs >= startedMs
 
@@ -459,74 +508,74 @@ const runBackfill = (context: BackfillContext) =>
     const spoolFailure = Fiber.join(spooler).pipe(Effect.zipRight(Effect.never))
 
     const now = yield* Clock.currentTimeMillis
-    const notBeforeMs = Math.max(context.streamCreatedMs, now - context.retentionMs + marginMs + HOUR)
-    const chosen = checkpoint.backfill._tag === "Loading"
-      ? { exportArn: checkpoint.backfill.exportArn, reused: true }
-      : destination.exportArn !== undefined
-      ? { exportArn: destination.exportArn, reused: true }
-      : yield* Effect.map(
-        ExportJob.findReusable(table.tableArn, destination, notBeforeMs),
-        Option.match({
-          onSome: (found) => Effect.succeed({ exportArn: found.exportArn, reused: true }),
-          onNone: () =>
-            Effect.map(ExportJob.start(table.tableArn, destination), (started) => ({
-              exportArn: started.exportArn,
-              reused: false
-            }))
+    let reused = true
+    if (checkpoint.backfill._tag === "Loading") {
+      // A restart: an earlier run chose the export (and checked it); the spool holds what it captured since.
+      if (Option.isNone(spooled) && checkpoint.backfill.exportTimeMs - marginMs < now - context.retentionMs) {
+        return yield* new SetupInvalid({
+          requirement: "spool",
+          reason: `the spool of the backfill under way is empty or gone, and its export is older than the stream's `
+            + `retention: the changes captured meanwhile cannot be read again`,
+          fix: `delete the checkpoint (${(yield* CheckpointStore).description}) to replicate from scratch`
         })
-      ).pipe(Effect.flatten)
+      }
+    } else {
+      const notBeforeMs = Math.max(context.streamCreatedMs, now - context.retentionMs + marginMs + HOUR)
+      const chosen = destination.exportArn !== undefined
+        ? yield* control.describeExport(destination.exportArn)
+        : yield* Effect.flatten(Effect.map(
+          ExportJob.findReusable(table.tableArn, destination, notBeforeMs),
+          Option.match({
+            onSome: Effect.succeed,
+            onNone: () =>
+              Effect.tap(ExportJob.start(table.tableArn, destination), () => Effect.sync(() => void (reused = false)))
+          })
+        ))
+      const exportTimeMs = chosen.exportTimeMs ?? now
+      if (chosen.tableArn !== table.tableArn || chosen.exportType !== "FULL_EXPORT") {
+        return yield* new SetupInvalid({
+          requirement: "export",
+          reason: `export ${chosen.exportArn} is ${
+            chosen.exportType === "FULL_EXPORT" ? `of table ${chosen.tableArn}` : "an incremental export"
+          }, not a full export of ${table.tableArn}`,
+          fix: "pass a full export of this table with --export-arn, or leave it out to start one"
+        })
+      }
+      if (exportTimeMs < context.streamCreatedMs) {
+        return yield* new SetupInvalid({
+          requirement: "stream at the export time",
+          reason: `export ${chosen.exportArn} is of ${new Date(exportTimeMs).toISOString()}, before the stream `
+            + `was enabled (${new Date(context.streamCreatedMs).toISOString()}): changes between them are in neither`,
+          fix: "leave --export-arn out, so that a new export is taken"
+        })
+      }
+      if (exportTimeMs - marginMs < now - context.retentionMs) {
+        return yield* new SetupInvalid({
+          requirement: "export time covered by the stream",
+          reason: `export ${chosen.exportArn} is older than the stream's retention: the changes since it are no `
+            + `longer all in the stream`,
+          fix: "leave --export-arn out, so that a new export is taken"
+        })
+      }
+      // Saved before the wait: a restart waits for the same export and joins it with the spool, however long it takes.
+      checkpoint = {
+        ...checkpoint,
+        backfill: { _tag: "Loading", exportArn: chosen.exportArn, exportTimeMs, filesDone: 0, linesDone: 0 }
+      }
+      yield* context.commit([], checkpoint)
+    }
+    const loading = checkpoint.backfill as Extract<Checkpoint.Backfill, { _tag: "Loading" }>
+    const exportTimeMs = loading.exportTimeMs
 
     const poll = {
       min: Duration.decode(options.exportPoll?.min ?? "2 seconds"),
       max: Duration.decode(options.exportPoll?.max ?? "30 seconds")
     }
     const completed = yield* Effect.raceFirst(
-      ExportJob.waitFor(chosen.exportArn, poll, (described) =>
-        report({
-          _tag: "ExportWaiting",
-          exportArn: chosen.exportArn,
-          status: described.status,
-          reused: chosen.reused
-        })),
+      ExportJob.waitFor(loading.exportArn, poll, (described) =>
+        report({ _tag: "ExportWaiting", exportArn: loading.exportArn, status: described.status, reused })),
       spoolFailure
     )
-    const exportTimeMs = completed.exportTimeMs ?? now
-    if (
-      Option.isNone(spooled) && checkpoint.backfill._tag === "Loading"
-      && exportTimeMs - marginMs < now - context.retentionMs
-    ) {
-      return yield* new SetupInvalid({
-        requirement: "spool",
-        reason: `the spool of the backfill under way is empty or gone, and its export is older than the stream's `
-          + `retention: the changes captured meanwhile cannot be read again`,
-        fix: `delete the checkpoint (${(yield* CheckpointStore).description}) to replicate from scratch`
-      })
-    }
-    if (completed.tableArn !== table.tableArn || completed.exportType !== "FULL_EXPORT") {
-      return yield* new SetupInvalid({
-        requirement: "export",
-        reason: `export ${completed.exportArn} is ${
-          completed.exportType === "FULL_EXPORT" ? `of table ${completed.tableArn}` : "an incremental export"
-        }, not a full export of ${table.tableArn}`,
-        fix: "pass a full export of this table with --export-arn, or leave it out to start one"
-      })
-    }
-    if (exportTimeMs < context.streamCreatedMs) {
-      return yield* new SetupInvalid({
-        requirement: "stream at the export time",
-        reason: `export ${completed.exportArn} is of ${new Date(exportTimeMs).toISOString()}, before the stream `
-          + `was enabled (${new Date(context.streamCreatedMs).toISOString()}): changes between them are in neither`,
-        fix: "leave --export-arn out, so that a new export is taken"
-      })
-    }
-    if (checkpoint.backfill._tag !== "Loading" && exportTimeMs - marginMs < now - context.retentionMs) {
-      return yield* new SetupInvalid({
-        requirement: "export time covered by the stream",
-        reason: `export ${completed.exportArn} is older than the stream's retention: the changes since it are no `
-          + `longer all in the stream`,
-        fix: "leave --export-arn out, so that a new export is taken"
-      })
-    }
     if (completed.exportManifest === undefined) {
       return yield* new SetupInvalid({
         requirement: "export",
@@ -534,20 +583,14 @@ const runBackfill = (context: BackfillContext) =>
         fix: "export the table again"
       })
     }
-    if (checkpoint.backfill._tag !== "Loading") {
-      checkpoint = {
-        ...checkpoint,
-        backfill: { _tag: "Loading", exportArn: completed.exportArn, exportTimeMs, filesDone: 0, linesDone: 0 }
-      }
-      yield* context.commit([], checkpoint)
-    }
 
     const manifest = yield* ExportReader.openManifest(completed.exportManifest)
-    const loading = checkpoint.backfill as Extract<Checkpoint.Backfill, { _tag: "Loading" }>
     const fileIndex = new Map(manifest.files.map((file, index) => [file.dataFileS3Key, index]))
-    const itemsTotal = manifest.files.reduce((sum, file) => sum + file.itemCount, 0)
+    const itemsTotal = manifest.files.reduce((sum, file) =>
+      sum + file.itemCount, 0)
     let filesDone = loading.filesDone, linesDone = loading.linesDone
-    let items = manifest.files.slice(0, filesDone).reduce((sum, file) => sum + file.itemCount, 0) + linesDone
+    let items = manifest.files.slice(0, filesDone).reduce((sum, file) =>
+      sum + file.itemCount, 0) + linesDone
     yield* ExportReader.readFiles(
       { ...manifest, files: manifest.files.slice(loading.filesDone) },
       { keySchema: table.keySchema, concurrency: options.exportConcurrency ?? 4 }

@@ -158,18 +158,6 @@ describe("export read", () => {
   })
 })
 
-describe("npm start", () => {
-  it("runs the demo: writes exports in AWS's layout, reads them back verified, exits 0", async () => {
-    const run = await runNode()
-    assert.strictEqual(run.code, 0, run.stderr)
-    assert.match(run.stdout, /full export .*: 12 events from 4 data files \(r=12\), all verified/)
-    assert.match(run.stdout, /incremental export .*: 3 events from 4 data files \(c=1 u=1 d=1\), all verified/)
-    const folder = /under (\S+):/.exec(run.stdout)?.[1]
-    assert.isDefined(folder)
-    fs.rmSync(folder!, { recursive: true, force: true })
-  })
-})
-
 const real = path.resolve(repoRoot, "../shared/aws-real-exports/ddb-pitr-2026-01-eu-north-1")
 const hasReal = fs.existsSync(real)
 if (!hasReal) {

@@ -207,3 +207,5 @@ export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}) =>
 
     return { instance, server, sdk, sources, setup, workload, tableItems }
   })
+
+export type Harness = Effect.Effect.Success<ReturnType<typeof make>>
