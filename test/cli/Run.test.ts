@@ -156,6 +156,55 @@ describe("backstream run", { timeout: 240_000 }, () => {
     assertSameItems(await pgliteRows(path.join(cwd, "backstream-data", table), table), await src.items(table))
   })
 
+  it("--metrics-port: /metrics parses as Prometheus text and its counters move; /healthz answers", async () => {
+    const table = await freshTable()
+    await src.write(table, 30)
+    const output = path.join(dir, `${table}.jsonl`)
+    const running = spawnCli([
+      "run",
+      ...sourceFlags(table),
+      "--sink",
+      `jsonl:${output}`,
+      "--spool",
+      `dir:${dir}/${table}-spool`,
+      "--until",
+      "forever",
+      "--metrics-port",
+      "0"
+    ])
+    try {
+      await waitFor("the metrics URL", () => /metrics at http:\/\/127\.0\.0\.1:\d+/.test(running.stderr()), 60_000)
+      const url = /metrics at (http:\/\/127\.0\.0\.1:\d+)/.exec(running.stderr())![1]!
+      const scrape = async () => {
+        const text = await (await fetch(`${url}/metrics`)).text()
+        const samples = new Map<string, number>()
+        for (const line of text.split("\n")) {
+          if (line === "" || line.startsWith("#")) continue
+          const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/.exec(line)
+          assert.isNotNull(match, `not a Prometheus sample line: ${line}`)
+          samples.set(match![1]!, Number(match![2]))
+        }
+        return samples
+      }
+      const sum = (samples: Map<string, number>, name: string) =>
+        [...samples].filter(([key]) => key === name || key.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0)
+      assert.strictEqual((await (await fetch(`${url}/healthz`)).text()).trim(), "ok")
+      await waitFor("the backfill applied", async () => sum(await scrape(), "backstream_events_applied_total") >= 30)
+      const before = await scrape()
+      assert.isAbove(sum(before, "backstream_capture_getrecords_calls_total"), 0)
+      await src.write(table, 10)
+      await waitFor(
+        "stream changes counted",
+        async () =>
+          sum(await scrape(), "backstream_events_applied_total") > sum(before, "backstream_events_applied_total"),
+        60_000
+      )
+    } finally {
+      running.child.kill("SIGTERM")
+      await running.finished
+    }
+  })
+
   it("SIGTERM while following the stream: exit 143 with the checkpoint committed; a restart loses nothing", async () => {
     const table = await freshTable()
     await src.write(table, 50)
