@@ -156,6 +156,22 @@ describe("backstream run", { timeout: 240_000 }, () => {
     assertSameItems(await pgliteRows(path.join(cwd, "backstream-data", table), table), await src.items(table))
   })
 
+  it("on Deno: run --until caught-up into JSON lines gives the table, and a second run resumes", async () => {
+    const table = await freshTable()
+    await src.write(table, 40)
+    const output = path.join(dir, `${table}-deno.jsonl`)
+    const flags = [...sourceFlags(table), "--sink", `jsonl:${output}`, "--spool", `dir:${dir}/${table}-deno-spool`]
+    const first = await runCli(["run", ...flags, "--until", "caught-up"], { runtime: "deno" })
+    ok(first)
+    noStackTrace(first)
+    assert.match(first.stderr, /caught up: \d+ items from the export/)
+    assertSameItems(replayFile(output), await src.items(table))
+    await src.write(table, 15)
+    ok(await runCli(["run", ...flags, "--until", "caught-up"], { runtime: "deno" }))
+    assert.deepStrictEqual(duplicates(readEvents(output)), [])
+    assertSameItems(replayFile(output), await src.items(table))
+  })
+
   it("--metrics-port: /metrics parses as Prometheus text and its counters move; /healthz answers", async () => {
     const table = await freshTable()
     await src.write(table, 30)

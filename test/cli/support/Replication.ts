@@ -74,9 +74,12 @@ const scratchFolder = () => {
 /** Starts `node bin/backstream.mjs …args` with the AWS environment and `env`, in `cwd` (default a scratch folder). */
 export const spawnCli = (
   args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly cwd?: string } = {}
+  options: { readonly env?: Record<string, string>; readonly cwd?: string; readonly runtime?: "node" | "deno" } = {}
 ): Running => {
-  const child = spawn(process.execPath, [`${repoRoot}/bin/backstream.mjs`, ...args], {
+  const [command, prefix] = options.runtime === "deno"
+    ? [`${repoRoot}/node_modules/deno/deno`, ["run", "-A", `${repoRoot}/adapters/cli/main.ts`]]
+    : [process.execPath, [`${repoRoot}/bin/backstream.mjs`]]
+  const child = spawn(command, [...prefix, ...args], {
     cwd: options.cwd ?? scratchFolder(),
     env: { ...cleanEnv(), ...awsEnv(), NO_COLOR: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"]
@@ -94,7 +97,7 @@ export const spawnCli = (
 /** Runs the CLI to its end. */
 export const runCli = (
   args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly cwd?: string } = {}
+  options: { readonly env?: Record<string, string>; readonly cwd?: string; readonly runtime?: "node" | "deno" } = {}
 ) => spawnCli(args, options).finished
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`, with `what` in the message). */
