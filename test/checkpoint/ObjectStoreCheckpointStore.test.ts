@@ -2,20 +2,16 @@
  * The CheckpointStore contract over the ObjectStore port: a local folder, and S3 through the AWS adapter against the
  * emulator in-process.
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option, Scope } from "effect"
-import { CreateBucketCommand } from "@aws-sdk/client-s3"
-import * as AwsObjectStore from "../../adapters/aws/AwsObjectStore.ts"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Option, Scope } from "effect"
 import * as LocalObjectStore from "../../adapters/node/LocalObjectStore.ts"
 import * as Checkpoint from "../../core/Checkpoint.ts"
 import { ObjectStore, readText } from "../../core/ObjectStore.ts"
 import * as ObjectStoreCheckpointStore from "../../core/ObjectStoreCheckpointStore.ts"
-import * as EmulatorInstance from "../../emulator/EmulatorInstance.ts"
-import * as NodeServer from "../../emulator/NodeServer.ts"
 import { Unavailable } from "../../core/Errors.ts"
-import { clientsLayer, emulatorAdmin, unique } from "../contract/AwsTarget.ts"
+import { emulatorAdmin, unique } from "../contract/AwsTarget.ts"
 import { type CheckpointTarget, testCheckpointStore } from "../contract/CheckpointStoreContract.ts"
-import { clients } from "../emulator/support/sdk.ts"
+import { emulatorBucket } from "../support/EmulatorBucket.ts"
 import { tempDir } from "../spool/support/TempDir.ts"
 
 const encoder = new TextEncoder()
@@ -34,26 +30,9 @@ const localStore = Effect.map(tempDir("object-checkpoint"), LocalObjectStore.mak
 
 testCheckpointStore("object in a local folder", () => targetOver(localStore))
 
-let scope: Scope.CloseableScope
-let url: string
 const bucket = "checkpoint-bucket"
-beforeAll(async () => {
-  scope = await Effect.runPromise(Scope.make())
-  const server = await Effect.runPromise(
-    EmulatorInstance.make({ clock: "virtual" }).pipe(
-      Effect.flatMap((instance) => NodeServer.serve(instance.emulator)),
-      Scope.extend(scope)
-    )
-  )
-  url = server.url
-  const sdk = clients(url)
-  await sdk.s3.send(new CreateBucketCommand({ Bucket: bucket })).finally(() => sdk.s3.destroy())
-})
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
-
-const s3Store = Effect.suspend(() =>
-  Layer.build(AwsObjectStore.layer({ bucket }).pipe(Layer.provide(clientsLayer({ url }))))
-).pipe(Effect.map((context) => context.unsafeMap.get(ObjectStore.key) as ObjectStore["Type"]))
+const emulator = emulatorBucket(bucket)
+const s3Store = emulator.store
 
 testCheckpointStore("S3 object through the AWS adapter, emulator in-process", () => targetOver(s3Store))
 
@@ -79,7 +58,7 @@ describe("ObjectStoreCheckpointStore", () => {
 
   it.scopedLive("a save that failed on the way: the next one goes ahead, whether the object was written or not", () =>
     Effect.gen(function* () {
-      const admin = emulatorAdmin(url)
+      const admin = emulatorAdmin(emulator.url())
       const store = yield* s3Store
       const key = `${unique("checkpoints/case")}/checkpoint.json`
       const checkpoints = yield* ObjectStoreCheckpointStore.make({ key }).pipe(

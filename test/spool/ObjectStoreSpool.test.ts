@@ -3,20 +3,16 @@
  * in-process. Then what only objects can get wrong: a crash between the segment and state.json, a second writer, a
  * damaged state.json or clear marker.
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Exit, Layer, Option, Scope, Stream } from "effect"
-import * as AwsObjectStore from "../../adapters/aws/AwsObjectStore.ts"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Either, Option, Scope, Stream } from "effect"
 import * as LocalObjectStore from "../../adapters/node/LocalObjectStore.ts"
 import * as CaptureState from "../../core/CaptureState.ts"
 import { listAll, ObjectStore, readText } from "../../core/ObjectStore.ts"
 import * as ObjectStoreSpool from "../../core/ObjectStoreSpool.ts"
 import * as SpoolCodec from "../../core/SpoolCodec.ts"
-import * as EmulatorInstance from "../../emulator/EmulatorInstance.ts"
-import * as NodeServer from "../../emulator/NodeServer.ts"
-import { clientsLayer, emulatorAdmin, unique } from "../contract/AwsTarget.ts"
+import { emulatorAdmin, unique } from "../contract/AwsTarget.ts"
 import { type SpoolTarget, testSpool } from "../contract/SpoolContract.ts"
-import { clients } from "../emulator/support/sdk.ts"
-import { CreateBucketCommand } from "@aws-sdk/client-s3"
+import { emulatorBucket } from "../support/EmulatorBucket.ts"
 import { history } from "./support/Arbitraries.ts"
 import { tempDir } from "./support/TempDir.ts"
 
@@ -58,26 +54,9 @@ const localStore = Effect.map(tempDir("object-spool"), LocalObjectStore.make)
 
 testSpool("objects in a local folder", () => targetOver(localStore))
 
-let scope: Scope.CloseableScope
-let url: string
 const bucket = "spool-bucket"
-beforeAll(async () => {
-  scope = await Effect.runPromise(Scope.make())
-  const server = await Effect.runPromise(
-    EmulatorInstance.make({ clock: "virtual" }).pipe(
-      Effect.flatMap((instance) => NodeServer.serve(instance.emulator)),
-      Scope.extend(scope)
-    )
-  )
-  url = server.url
-  const sdk = clients(url)
-  await sdk.s3.send(new CreateBucketCommand({ Bucket: bucket })).finally(() => sdk.s3.destroy())
-})
-afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
-
-const s3Store = Effect.suspend(() =>
-  Layer.build(AwsObjectStore.layer({ bucket }).pipe(Layer.provide(clientsLayer({ url }))))
-).pipe(Effect.map((context) => context.unsafeMap.get(ObjectStore.key) as ObjectStore["Type"]))
+const emulator = emulatorBucket(bucket)
+const s3Store = emulator.store
 
 testSpool("S3 objects through the AWS adapter, emulator in-process", () => targetOver(s3Store))
 
@@ -210,7 +189,7 @@ describe.each(
 describe("ObjectStoreSpool over S3", () => {
   it.scopedLive("an append that failed is not in the spool; the next one goes on from the last durable state", () =>
     Effect.gen(function* () {
-      const admin = emulatorAdmin(url)
+      const admin = emulatorAdmin(emulator.url())
       const store = yield* s3Store
       const open = ObjectStoreSpool.make({ prefix: unique("spool/faults") }).pipe(
         Effect.provideService(ObjectStore, store)
