@@ -29,14 +29,14 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { gunzipSync } from "node:zlib"
 import * as EmulatorInstance from "../../emulator/EmulatorInstance.ts"
 import * as NodeServer from "../../emulator/NodeServer.ts"
 import * as Persistence from "../../emulator/Persistence.ts"
+import { repoRoot } from "../support/fixtures.ts"
 import { clients } from "./support/sdk.ts"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+const root = repoRoot
 const T0 = Date.UTC(2026, 0, 14, 10, 0, 0)
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
