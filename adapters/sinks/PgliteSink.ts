@@ -33,7 +33,10 @@ export const client = (db: PGlite): SqlClient => ({
     db.transaction((tx) =>
       body({
         query: async (text, params) =>
-          (await tx.query<Record<string, unknown>>(text, params === undefined ? [] : [...params])).rows
+          (await tx.query<Record<string, unknown>>(text, params === undefined ? [] : [...params])).rows,
+        copyIn: async (table, data) => {
+          await tx.query(`COPY ${table} FROM '/dev/blob'`, [], { blob: new Blob([data]) })
+        }
       })
     ),
   problem: (error) => {

@@ -13,6 +13,7 @@ import {
   type SqlProblem,
   sqlState
 } from "./internal/SqlClient.ts"
+import { copyIn } from "./internal/PgCopyIn.ts"
 import * as SqlSink from "./internal/SqlSink.ts"
 import type { SqlOptions } from "./SqlOptions.ts"
 
@@ -132,7 +133,10 @@ export const client = (pool: pg.Pool, url: string): SqlClient => {
       }
       try {
         await connection.query("BEGIN")
-        const result = await body({ query: (text, params) => run(connection, text, params) })
+        const result = await body({
+          query: (text, params) => run(connection, text, params),
+          copyIn: (table, data) => copyIn(connection, table, data)
+        })
         await connection.query("COMMIT")
         connection.release()
         return result

@@ -18,6 +18,11 @@ export interface SqlOptions {
   readonly mode?: Mode
   /** Default `hard`. */
   readonly deletes?: Deletes
+  /**
+   * Rows of a batch to upsert (or delete) from which they go by `COPY` through a staging table rather than as one
+   * JSON parameter: faster for a backfill's large batches, one more round trip for small ones. Default 500.
+   */
+  readonly bulkRows?: number
 }
 
 export const modes: ReadonlyArray<Mode> = ["columns", "document"]

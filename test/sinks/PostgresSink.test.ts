@@ -46,6 +46,13 @@ describeWithPostgres("PostgresSink", () => {
 
   testSink("Postgres (server)", target, { transactional: true, propertyRuns: 10 })
 
+  // Every batch by COPY through a staging table, as a backfill's large batches go.
+  testSink("Postgres (server), every batch by COPY", () => ({
+    ...target(),
+    layer: (table, options) =>
+      PostgresSink.layer({ url: server.url, ...options, table: options?.table ?? table, bulkRows: 1 })
+  }), { transactional: true, propertyRuns: 5 })
+
   const openWith = (url: string, source: SourceTable = sourceTable()) =>
     Effect.gen(function* () {
       const sink = yield* Sink

@@ -3,8 +3,9 @@
  * first of equals, as an event applies only when strictly newer): with the version guard on every statement, applying
  * that one alone leaves the table as applying them all in order would, and a multi-row upsert may touch each row once
  * only. With soft deletes, an item deleted after a change in the same batch gets that change first, so its row keeps
- * its last values as it would event by event. The rows travel as one JSON
- * parameter per statement (`jsonb_to_recordset`): no limit on parameters, and one form for `pg` and PGlite.
+ * its last values as it would event by event. The rows of a small batch travel as one JSON parameter per statement
+ * (`jsonb_to_recordset`: one round trip, no limit on parameters); those of a large one (a backfill's) by `COPY` into a
+ * temporary staging table, read by the same statements.
  *
  * - upsert: `INSERT … ON CONFLICT (key) DO UPDATE … WHERE target._backstream_version < EXCLUDED._backstream_version`,
  *   every attribute column set (a new image replaces the item: attributes it lacks become NULL); with hard deletes,
@@ -16,20 +17,21 @@
 import type { AttributeValue, Item } from "../../../core/AttributeValue.ts"
 import type { ChangeEvent } from "../../../core/ChangeEvent.ts"
 import * as DynamoJson from "../../../core/DynamoJson.ts"
+import * as DynamoJsonText from "../../../core/DynamoJsonText.ts"
 import * as ItemKey from "../../../core/ItemKey.ts"
 import type { KeySchema } from "../../../core/ItemKey.ts"
 import * as Version from "../../../core/Version.ts"
 import * as SqlIdentifier from "./SqlIdentifier.ts"
 import { type AttributeColumn, DELETED, ITEM, type Layout, OTHER, TOMBSTONES, UPDATED_AT, VERSION } from "./SqlTable.ts"
-import { keyToColumn, kindOf, nulPath, nulPathInItem, toColumn } from "./SqlValue.ts"
+import { type ColumnKind, hex, keyText, kindOf, nulPath, nulPathInItem } from "./SqlValue.ts"
 
 /** An event the sink cannot apply (no key, no image, a string Postgres cannot store). Not worth retrying. */
 export class BatchInvalid extends Error {}
 
-export interface Statement {
-  readonly text: string
-  readonly params: ReadonlyArray<unknown>
-}
+/** A statement with its parameters, or rows for `COPY … FROM STDIN` into a table (in `COPY`'s text format). */
+export type Statement =
+  | { readonly _tag: "query"; readonly text: string; readonly params: ReadonlyArray<unknown> }
+  | { readonly _tag: "copy"; readonly table: string; readonly data: string }
 
 export interface Plan {
   /** The layout once the batch is committed (with the new attributes' columns). */
@@ -39,6 +41,9 @@ export interface Plan {
 }
 
 const ROWS_PER_STATEMENT = 2000
+
+/** Batches with at least this many rows to upsert (or to delete) send them with `COPY`. */
+export const BULK_ROWS = 500
 
 interface Winner {
   readonly event: ChangeEvent
@@ -99,9 +104,6 @@ const timestamp = (ms: number): string | null => {
   return lastTimestamp
 }
 
-const FIELDS: Array<string> = []
-const field = (i: number) => (FIELDS[i] ??= `c${i}`)
-
 const describeKey = (key: Item) => JSON.stringify(DynamoJson.encodeItem(key))
 
 const nulFailure = (key: Item, where: string) =>
@@ -116,12 +118,132 @@ const checkKey = (winner: Winner) => {
   }
 }
 
+/** A value as the text of its column's kind (jsonb as its JSON text), or `undefined` when the column does not hold it. */
+const columnText = (kind: ColumnKind | undefined, value: AttributeValue): string | undefined => {
+  switch (kind) {
+    case "text":
+      return value._tag === "S" ? value.value : undefined
+    case "numeric":
+      return value._tag === "N" ? value.value : undefined
+    case "bytea":
+      return value._tag === "B" ? hex(value.value) : undefined
+    case "boolean":
+      return value._tag === "BOOL" ? (value.value ? "t" : "f") : undefined
+    case "jsonb":
+      return value._tag === "M" || value._tag === "L" || value._tag === "SS" || value._tag === "NS"
+          || value._tag === "BS"
+        ? DynamoJsonText.ofValue(value)
+        : undefined
+    case undefined:
+      return undefined
+  }
+}
+
+/** A row's fields, in the order of its {@link Field}s: text (jsonb as JSON text), or `null` for SQL NULL. */
+type Row = Array<string | null>
+
+/**
+ * The rows travel in one of two ways, with the same fields and the same statements around them: as one JSON
+ * parameter (`jsonb_to_recordset`, one round trip: small batches), or by `COPY` into a temporary staging table dropped
+ * at commit (large batches: a backfill). jsonb fields travel as text and are cast where they are read.
+ */
+interface Field {
+  readonly name: string
+  readonly type: string
+  readonly json: boolean
+}
+
+const keyFieldsOf = (layout: Layout): Array<Field> => [
+  ...layout.keys.map((k, i) => ({ name: `k${i}`, type: k.type, json: false })),
+  { name: "v", type: "numeric", json: false },
+  { name: "t", type: "timestamptz", json: false },
+  ...(layout.deletes === "hard" ? [{ name: "k", type: "text", json: false }] : [])
+]
+
+const upsertFieldsOf = (layout: Layout): Array<Field> => {
+  const fields = keyFieldsOf(layout)
+  if (layout.mode === "document") {
+    fields.push({ name: "d", type: "jsonb", json: true })
+    return fields
+  }
+  layout.columns.forEach((c, i) => {
+    if (c.kind !== undefined) fields.push({ name: `c${i}`, type: c.kind, json: c.kind === "jsonb" })
+  })
+  fields.push({ name: "o", type: "jsonb", json: true })
+  return fields
+}
+
+/** Where a statement reads its rows from: `x`. */
+type Source = { readonly _tag: "json" } | { readonly _tag: "copy"; readonly table: string }
+
+const STAGE = "pg_temp._backstream_stage"
+
+const sourceSql = (source: Source, fields: ReadonlyArray<Field>) =>
+  source._tag === "copy"
+    ? `${source.table} AS x`
+    : `jsonb_to_recordset($1::jsonb) AS x(${fields.map((f) => `${f.name} ${f.json ? "text" : f.type}`).join(", ")})`
+
+const read = (field: Field) => field.json ? `x.${field.name}::jsonb` : `x.${field.name}`
+
+/** The statements that carry `rows` for a statement reading `x`, and that statement's parameters. */
+const carry = (
+  rows: ReadonlyArray<Row>,
+  fields: ReadonlyArray<Field>,
+  source: Source,
+  text: string,
+  extra: ReadonlyArray<unknown>
+): Array<Statement> => {
+  if (source._tag === "copy") {
+    return [
+      {
+        _tag: "query",
+        text: `CREATE TEMPORARY TABLE ${source.table} (${
+          fields.map((f) => `${f.name} ${f.json ? "text" : f.type}`).join(", ")
+        }) ON COMMIT DROP`,
+        params: []
+      },
+      { _tag: "copy", table: source.table, data: copyText(rows) },
+      { _tag: "query", text, params: extra },
+      { _tag: "query", text: `DROP TABLE ${source.table}`, params: [] }
+    ]
+  }
+  const statements: Array<Statement> = []
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const records = rows.slice(i, i + ROWS_PER_STATEMENT).map((row) => {
+      const record: Record<string, string> = {}
+      for (let f = 0; f < fields.length; f++) if (row[f] !== null) record[fields[f]!.name] = row[f]!
+      return record
+    })
+    statements.push({ _tag: "query", text, params: [JSON.stringify(records), ...extra] })
+  }
+  return statements
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/
+const COPY_ESCAPES = /[\\\t\n\r]/g
+const copyEscape = (char: string) => char === "\\" ? "\\\\" : char === "\t" ? "\\t" : char === "\n" ? "\\n" : "\\r"
+
+/** Rows in `COPY`'s text format: tab-separated fields, `\N` for NULL, backslash escapes. */
+const copyText = (rows: ReadonlyArray<Row>): string => {
+  let out = ""
+  for (const row of rows) {
+    for (let f = 0; f < row.length; f++) {
+      const field = row[f]!
+      const text = field === null ? "\\N" : COPY_SPECIAL.test(field) ? field.replace(COPY_ESCAPES, copyEscape) : field
+      out += f === 0 ? text : "\t" + text
+    }
+    out += "\n"
+  }
+  return out
+}
+
 /** Builds the statements of a batch for a layout (plus the columns to add first). */
 export const plan = (
   layout: Layout,
   schema: KeySchema,
   events: ReadonlyArray<ChangeEvent>,
-  sinkTable: string
+  sinkTable: string,
+  bulkRows: number = BULK_ROWS
 ): Plan => {
   const { beforeDelete, winners } = collapse(schema, events)
   for (const winner of winners) checkKey(winner)
@@ -157,99 +279,99 @@ export const plan = (
     columns = [...columns, ...newColumns]
   }
   const next: Layout = { ...layout, columns }
-  const attributeIndex = new Map<string, number>()
+  const upsertFields = upsertFieldsOf(next)
+  const keyWidth = keyFieldsOf(next).length
+  // A column's field: its place in the row (columns of a type that holds nothing have none).
+  const fieldOfColumn: Array<number> = []
+  upsertFields.forEach((f, i) => {
+    if (f.name.startsWith("c")) fieldOfColumn[Number(f.name.slice(1))] = i
+  })
+  const attributeField = new Map<string, number>()
 
-  const keyFields = (winner: Winner, row: Record<string, unknown>) => {
-    layout.keys.forEach((k, i) => (row[`k${i}`] = keyToColumn(winner.key.get(k.attribute)!)))
-    row.v = winner.version
-    row.t = timestamp(winner.event.timestampMs)
-    if (layout.deletes === "hard") row.k = winner.encodedKey
+  const keyRow = (winner: Winner, width: number): Row => {
+    const row: Row = new Array(width).fill(null)
+    layout.keys.forEach((k, i) => (row[i] = keyText(winner.key.get(k.attribute)!)))
+    const at = layout.keys.length
+    row[at] = winner.version
+    row[at + 1] = timestamp(winner.event.timestampMs)
+    if (layout.deletes === "hard") row[at + 2] = winner.encodedKey
     return row
   }
 
-  const upsertRow = (winner: Winner): Record<string, unknown> => {
-    const row = keyFields(winner, {})
+  const upsertRow = (winner: Winner): Row => {
+    const row = keyRow(winner, upsertFields.length)
     const image = winner.event.newImage!
     if (layout.mode === "document") {
       const path = nulPathInItem(image)
       if (path !== undefined) throw nulFailure(winner.key, `the attribute path $${path}`)
-      row.d = DynamoJson.encodeItem(image)
+      row[keyWidth] = DynamoJsonText.ofItem(image)
       return row
     }
-    let other: Record<string, unknown> | undefined
+    let other: string | undefined
     for (const [name, value] of image) {
       if (keyNames.has(name) || value._tag === "NULL") continue
       const path = nulPath(value)
       if (path !== undefined) throw nulFailure(winner.key, `the attribute path $.${JSON.stringify(name)}${path}`)
-      let i = attributeIndex.get(name)
-      if (i === undefined) attributeIndex.set(name, i = index.get(columnOf(name))!)
-      const json = toColumn(columns[i]!.kind, value)
-      if (json !== undefined) row[field(i)] = json
+      let f = attributeField.get(name)
+      if (f === undefined) {
+        const i = index.get(columnOf(name))!
+        f = columns[i]!.kind === undefined ? -1 : fieldOfColumn[i]!
+        attributeField.set(name, f)
+      }
+      const text = f < 0 ? undefined : columnText(upsertFields[f]!.type as ColumnKind, value)
+      if (text !== undefined) row[f] = text
       else {
         if (name.includes("\0")) throw nulFailure(winner.key, `the name of the attribute ${JSON.stringify(name)}`)
-        other ??= Object.create(null) as Record<string, unknown>
-        other[name] = DynamoJson.encodeValue(value as AttributeValue)
+        other = (other === undefined ? "{" : `${other},`) + JSON.stringify(name) + ":" + DynamoJsonText.ofValue(value)
       }
     }
-    if (other !== undefined) row.o = other
+    if (other !== undefined) row[upsertFields.length - 1] = `${other}}`
     return row
   }
 
   const statements: Array<Statement> = []
   const hard = layout.deletes === "hard"
-  const chunks = <A>(rows: ReadonlyArray<A>) => {
-    const out: Array<ReadonlyArray<A>> = []
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) out.push(rows.slice(i, i + ROWS_PER_STATEMENT))
-    return out
-  }
+  const extra = hard ? [sinkTable] : []
+  const sourceOf = (rows: number): Source => rows >= bulkRows ? { _tag: "copy", table: STAGE } : { _tag: "json" }
   if (upserts.length > 0) {
-    const text = upsertText(next)
-    for (const chunk of chunks(upserts)) {
-      const payload = JSON.stringify(chunk.map(upsertRow))
-      statements.push({ text, params: hard ? [payload, sinkTable] : [payload] })
-    }
+    const source = sourceOf(upserts.length)
+    statements.push(
+      ...carry(upserts.map(upsertRow), upsertFields, source, upsertText(next, source, upsertFields), extra)
+    )
   }
   if (deletes.length > 0) {
-    const text = hard ? hardDeleteText(next) : softDeleteText(next)
-    for (const chunk of chunks(deletes)) {
-      const payload = JSON.stringify(chunk.map((winner) => keyFields(winner, {})))
-      statements.push({ text, params: hard ? [payload, sinkTable] : [payload] })
-    }
+    const source = sourceOf(deletes.length)
+    const fields = keyFieldsOf(next)
+    const text = hard ? hardDeleteText(next, source, fields) : softDeleteText(next, source, fields)
+    statements.push(...carry(deletes.map((w) => keyRow(w, fields.length)), fields, source, text, extra))
   }
   return { layout: next, newColumns, statements }
 }
 
 const q = SqlIdentifier.quote
 
-const recordOf = (layout: Layout, extra: ReadonlyArray<string>) =>
-  [
-    ...layout.keys.map((k, i) => `k${i} ${k.type}`),
-    "v numeric",
-    "t timestamptz",
-    ...(layout.deletes === "hard" ? ["k text"] : []),
-    ...extra
-  ].join(", ")
-
 const keyList = (layout: Layout) => layout.keys.map((k) => q(k.column)).join(", ")
 
 const guard = `WHERE target.${q(VERSION)} < EXCLUDED.${q(VERSION)}`
 
-const tombstoneCheck = (layout: Layout) =>
+/** The parameter holding the sink table's name: after the rows' JSON, when they travel as one. */
+const sinkTableParameter = (source: Source) => source._tag === "json" ? "$2" : "$1"
+
+const tombstoneCheck = (layout: Layout, source: Source) =>
   layout.deletes === "hard"
     ? `\nWHERE NOT EXISTS (SELECT 1 FROM ${
       SqlIdentifier.qualified({ schema: layout.table.schema, name: TOMBSTONES })
-    } d WHERE d.sink_table = $2 AND d.item_key = x.k AND d.version >= x.v)`
+    } d WHERE d.sink_table = ${sinkTableParameter(source)} AND d.item_key = x.k AND d.version >= x.v)`
     : ""
 
-const upsertText = (layout: Layout): string => {
+const upsertText = (layout: Layout, source: Source, fields: ReadonlyArray<Field>): string => {
+  const byName = new Map(fields.map((f) => [f.name, f]))
   const target: Array<string> = layout.keys.map((k) => q(k.column))
-  const source: Array<string> = layout.keys.map((_, i) => `x.k${i}`)
-  const record: Array<string> = []
+  const values: Array<string> = layout.keys.map((_, i) => `x.k${i}`)
   const set: Array<string> = []
   if (layout.mode === "document") {
     target.push(q(ITEM))
-    source.push("x.d")
-    record.push("d jsonb")
+    values.push(read(byName.get("d")!))
     set.push(`${q(ITEM)} = EXCLUDED.${q(ITEM)}`)
   } else {
     layout.columns.forEach((c, i) => {
@@ -258,48 +380,42 @@ const upsertText = (layout: Layout): string => {
         return
       }
       target.push(q(c.column))
-      source.push(`x.c${i}`)
-      record.push(`c${i} ${c.kind}`)
+      values.push(read(byName.get(`c${i}`)!))
       set.push(`${q(c.column)} = EXCLUDED.${q(c.column)}`)
     })
     target.push(q(OTHER))
-    source.push("x.o")
-    record.push("o jsonb")
+    values.push(read(byName.get("o")!))
     set.push(`${q(OTHER)} = EXCLUDED.${q(OTHER)}`)
   }
   target.push(q(VERSION), q(UPDATED_AT))
-  source.push("x.v", "x.t")
+  values.push("x.v", "x.t")
   set.push(`${q(VERSION)} = EXCLUDED.${q(VERSION)}`, `${q(UPDATED_AT)} = EXCLUDED.${q(UPDATED_AT)}`)
   if (layout.hasDeleted) {
     target.push(q(DELETED))
-    source.push("false")
+    values.push("false")
     set.push(`${q(DELETED)} = false`)
   }
   return `INSERT INTO ${SqlIdentifier.qualified(layout.table)} AS target (${target.join(", ")})
-SELECT ${source.join(", ")} FROM jsonb_to_recordset($1::jsonb) AS x(${recordOf(layout, record)})${
-    tombstoneCheck(layout)
-  }
+SELECT ${values.join(", ")} FROM ${sourceSql(source, fields)}${tombstoneCheck(layout, source)}
 ON CONFLICT (${keyList(layout)}) DO UPDATE SET ${set.join(", ")}
 ${guard}`
 }
 
-const hardDeleteText = (layout: Layout): string => {
+const hardDeleteText = (layout: Layout, source: Source, fields: ReadonlyArray<Field>): string => {
   const match = layout.keys.map((k, i) => `target.${q(k.column)} = x.k${i}`).join(" AND ")
   const tombstones = SqlIdentifier.qualified({ schema: layout.table.schema, name: TOMBSTONES })
-  return `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${recordOf(layout, [])})),
+  return `WITH x AS (SELECT * FROM ${sourceSql(source, fields)}),
 removed AS (DELETE FROM ${SqlIdentifier.qualified(layout.table)} AS target USING x
   WHERE ${match} AND target.${q(VERSION)} < x.v)
-INSERT INTO ${tombstones} AS d (sink_table, item_key, version) SELECT $2, x.k, x.v FROM x
+INSERT INTO ${tombstones} AS d (sink_table, item_key, version) SELECT ${sinkTableParameter(source)}, x.k, x.v FROM x
 ON CONFLICT (sink_table, item_key) DO UPDATE SET version = EXCLUDED.version WHERE d.version < EXCLUDED.version`
 }
 
-const softDeleteText = (layout: Layout): string =>
+const softDeleteText = (layout: Layout, source: Source, fields: ReadonlyArray<Field>): string =>
   `INSERT INTO ${SqlIdentifier.qualified(layout.table)} AS target (${keyList(layout)}, ${q(VERSION)}, ${
     q(UPDATED_AT)
   }, ${q(DELETED)})
-SELECT ${layout.keys.map((_, i) => `x.k${i}`).join(", ")}, x.v, x.t, true FROM jsonb_to_recordset($1::jsonb) AS x(${
-    recordOf(layout, [])
-  })
+SELECT ${layout.keys.map((_, i) => `x.k${i}`).join(", ")}, x.v, x.t, true FROM ${sourceSql(source, fields)}
 ON CONFLICT (${keyList(layout)}) DO UPDATE SET ${q(VERSION)} = EXCLUDED.${q(VERSION)}, ${q(UPDATED_AT)} = EXCLUDED.${
     q(UPDATED_AT)
   }, ${q(DELETED)} = true

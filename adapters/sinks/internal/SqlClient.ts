@@ -16,9 +16,15 @@ export interface SqlProblem {
   readonly retryable: boolean
 }
 
+/** A transaction: queries, and `COPY … FROM STDIN` of rows in COPY's text format into a table. */
+export interface SqlTransaction extends SqlQueryable {
+  /** `table` is quoted and qualified as needed; `data` is whole lines. */
+  readonly copyIn: (table: string, data: string) => Promise<void>
+}
+
 export interface SqlClient extends SqlQueryable {
   /** Runs `body` in one transaction: committed when it resolves, rolled back when it rejects. */
-  readonly transaction: <A>(body: (tx: SqlQueryable) => Promise<A>) => Promise<A>
+  readonly transaction: <A>(body: (tx: SqlTransaction) => Promise<A>) => Promise<A>
   /** Turns an error thrown by this client into a message without secrets, and says whether to retry. */
   readonly problem: (error: unknown) => SqlProblem
 }

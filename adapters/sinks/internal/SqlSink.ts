@@ -85,7 +85,7 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
         state.stale = false
       }
       const planned = yield* Effect.try({
-        try: () => plan(state.layout, state.source.keySchema, batch.events, state.sinkTable),
+        try: () => plan(state.layout, state.source.keySchema, batch.events, state.sinkTable, options.bulkRows),
         catch: failure("cannot apply the batch")
       })
       const checkpoint = Checkpoint.encode(batch.checkpoint)
@@ -93,7 +93,10 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
         try: () =>
           client.transaction(async (tx) => {
             await SqlTable.addColumns(tx, state.layout.table, planned.newColumns)
-            for (const statement of planned.statements) await tx.query(statement.text, statement.params)
+            for (const statement of planned.statements) {
+              if (statement._tag === "copy") await tx.copyIn(statement.table, statement.data)
+              else await tx.query(statement.text, statement.params)
+            }
             await tx.query(
               `INSERT INTO ${checkpointsOf(state.layout)} AS c (table_arn, sink_table, checkpoint, saved_at)
 VALUES ($1, $2, $3::jsonb, now())

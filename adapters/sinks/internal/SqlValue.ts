@@ -6,7 +6,7 @@
  * | `text` (or `character varying`) | S | the string |
  * | `numeric` (no precision or scale) | N | the decimal text, never a JS number |
  * | `bytea` | B | `\x` and hex |
- * | `boolean` | BOOL | `true` / `false` |
+ * | `boolean` | BOOL | `t` / `f` |
  * | `jsonb` | M, L, SS, NS, BS | the attribute's DynamoDB JSON (`{"M":{…}}`, `{"SS":[…]}`), lossless |
  *
  * NULL is SQL NULL in any column. A value that its column does not hold (an attribute that changed type, a column of
@@ -15,7 +15,6 @@
  * with it fails the batch with a message that says where (use the JSON-lines sink for such data).
  */
 import type { AttributeValue, Item } from "../../../core/AttributeValue.ts"
-import * as DynamoJson from "../../../core/DynamoJson.ts"
 
 /** The kind of value a column holds, or `undefined` for a column of any other type (it holds only NULL). */
 export type ColumnKind = "text" | "numeric" | "bytea" | "boolean" | "jsonb"
@@ -66,30 +65,9 @@ export const hex = (bytes: Uint8Array): string => {
   return out
 }
 
-/** The JSON that a column of `kind` receives for `value`, or `undefined` when the column does not hold it. */
-export const toColumn = (kind: ColumnKind | undefined, value: AttributeValue): unknown => {
-  switch (kind) {
-    case "text":
-      return value._tag === "S" ? value.value : undefined
-    case "numeric":
-      return value._tag === "N" ? value.value : undefined
-    case "bytea":
-      return value._tag === "B" ? hex(value.value) : undefined
-    case "boolean":
-      return value._tag === "BOOL" ? value.value : undefined
-    case "jsonb":
-      return value._tag === "M" || value._tag === "L" || value._tag === "SS" || value._tag === "NS"
-          || value._tag === "BS"
-        ? DynamoJson.encodeValue(value)
-        : undefined
-    case undefined:
-      return undefined
-  }
-}
-
-/** A key attribute's JSON (S, N or B). */
-export const keyToColumn = (value: AttributeValue): unknown =>
-  value._tag === "B" ? hex(value.value) : value._tag === "S" || value._tag === "N" ? value.value : undefined
+/** A key attribute's text (S, N or B). */
+export const keyText = (value: AttributeValue): string | null =>
+  value._tag === "B" ? hex(value.value) : value._tag === "S" || value._tag === "N" ? value.value : null
 
 /** The path to the first string holding U+0000 in a value (names of maps included), if any. */
 export const nulPath = (value: AttributeValue): string | undefined => {
