@@ -49,7 +49,9 @@ import {
 } from "./Errors.ts"
 import * as ExportReader from "./ExportReader.ts"
 import * as ExportJob from "./internal/ExportJob.ts"
-import type { ObjectStore } from "./ObjectStore.ts"
+import * as ExportLoad from "./internal/ExportLoad.ts"
+import * as Transient from "./internal/Transient.ts"
+import { ObjectStore } from "./ObjectStore.ts"
 import * as SequenceNumber from "./SequenceNumber.ts"
 import { Sink } from "./Sink.ts"
 import { Spool } from "./Spool.ts"
@@ -88,6 +90,11 @@ export interface Options {
   readonly exportPoll?: { readonly min?: Duration.DurationInput; readonly max?: Duration.DurationInput }
   /** Data files read ahead while loading an export (default 4). */
   readonly exportConcurrency?: number
+  /**
+   * Gunzip and MD5 for reading exports: default the portable ones (`DecompressionStream`, MD5 in JavaScript); a
+   * runtime with native ones passes them (on Node: `NodeGzip.decompress`, `NodeMd5.md5`), several times faster.
+   */
+  readonly exportReading?: Pick<ExportReader.ReadOptions, "decompress" | "md5">
   /** Capture's options (pollers, idle delay, retries…). */
   readonly capture?: Omit<Capture.Options, "streamArn" | "state">
   /** Hears the engine's progress. */
@@ -138,6 +145,13 @@ export type EngineError =
   | TableControlError
 
 const HOUR = 3_600_000
+
+/** The back-off of the calls outside capture: capture's own (`capture.retry`, default 100 ms to 5 s, 10 retries). */
+const retryPolicy = (options: Options): Transient.Policy => ({
+  base: Duration.decode(options.capture?.retry?.base ?? "100 millis"),
+  max: Duration.decode(options.capture?.retry?.max ?? "5 seconds"),
+  retries: options.capture?.retry?.retries ?? 10
+})
 
 /** Events applied to the sink, tagged `op` (`r`, `c`, `u`, `d`). */
 export const eventsApplied: Metric.Metric.Counter<number> = Metric.counter("backstream_events_applied", {
@@ -237,7 +251,8 @@ export const run = (
   TableControl | StreamSource | ObjectStore | Sink | CheckpointStore | Spool
 > =>
   Effect.scoped(Effect.gen(function* () {
-    const control = yield* TableControl
+    const retry = retryPolicy(options)
+    const control = Transient.tableControl(yield* TableControl, retry)
     const source = yield* StreamSource
     const sink = yield* Sink
     const checkpoints = yield* CheckpointStore
@@ -259,7 +274,7 @@ export const run = (
           + `StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES`
       })
     }
-    const stream = yield* source.describeStream({ streamArn, limit: 1 })
+    const stream = yield* Transient.retry(retry, source.describeStream({ streamArn, limit: 1 }))
     if (stream.tableName !== table.tableName) {
       return yield* new SetupInvalid({
         requirement: "stream",
@@ -309,8 +324,13 @@ export const run = (
         checkpoint,
         commit,
         counters,
-        report
-      })
+        report,
+        retry
+      }).pipe(
+        // Throttling and unavailability of the export's calls and files are retried, as capture retries its own.
+        Effect.provideService(TableControl, control),
+        Effect.provideService(ObjectStore, Transient.objectStore(yield* ObjectStore, retry))
+      )
     }
 
     const cutMs = checkpoint.backfill._tag === "Done" ? checkpoint.backfill.exportTimeMs - marginMs : undefined
@@ -336,15 +356,21 @@ export const run = (
       })
 
     // The spool: records captured during a backfill (this run's or a crashed one's), applied before live ones.
-    if (Option.isSome(yield* spool.state)) {
-      yield* spool.read.pipe(
-        Stream.groupedWithin(Math.max(1, Math.ceil(maxEvents / 100)), maxDelay),
-        Stream.runForEach((chunk) =>
-          Effect.flatMap(applyElements(Chunk.toReadonlyArray(chunk)), () =>
-            Effect.flatMap(Ref.get(counters.stream), (events) => report({ _tag: "SpoolDraining", events })))
-        )
+    // A store under the spool that throttles or fails for a while: read it again from its start (what is applied
+    // already is skipped by position, as after a restart).
+    if (Option.isSome(yield* Transient.retry(retry, spool.state, Transient.isTransientSpoolFailure))) {
+      yield* Transient.retry(
+        retry,
+        spool.read.pipe(
+          Stream.groupedWithin(Math.max(1, Math.ceil(maxEvents / 100)), maxDelay),
+          Stream.runForEach((chunk) =>
+            Effect.flatMap(applyElements(Chunk.toReadonlyArray(chunk)), () =>
+              Effect.flatMap(Ref.get(counters.stream), (events) => report({ _tag: "SpoolDraining", events })))
+          )
+        ),
+        Transient.isTransientSpoolFailure
       )
-      yield* spool.clear
+      yield* Transient.retry(retry, spool.clear, Transient.isTransientSpoolFailure)
     }
 
     // Live.
@@ -458,10 +484,16 @@ interface BackfillContext {
   ) => Effect.Effect<void, SinkFailure | CheckpointStoreError>
   readonly counters: Counters
   readonly report: (progress: Progress) => Effect.Effect<void>
+  readonly retry: Transient.Policy
 }
 
 /** Captures the stream into the spool until interrupted; fails only with capture's or the spool's errors. */
-const spoolCapture = (streamArn: string, state: CaptureState.CaptureState, options: Options) =>
+const spoolCapture = (
+  streamArn: string,
+  state: CaptureState.CaptureState,
+  options: Options,
+  retry: Transient.Policy
+) =>
   Effect.gen(function* () {
     const spool = yield* Spool
     let current = state
@@ -470,7 +502,9 @@ const spoolCapture = (streamArn: string, state: CaptureState.CaptureState, optio
       Stream.runForEach((chunk) => {
         const elements = Chunk.toReadonlyArray(chunk).filter((element) => element._tag !== "CaughtUp")
         for (const element of elements) current = CaptureState.apply(current, element)
-        return elements.length === 0 ? Effect.void : spool.append(elements, current)
+        return elements.length === 0
+          ? Effect.void
+          : Transient.retry(retry, spool.append(elements, current), Transient.isTransientSpoolFailure)
       })
     )
   })
@@ -501,9 +535,9 @@ const runBackfill = (context: BackfillContext) =>
     }
 
     // Capture first, into the spool: the stream must overlap the export.
-    const spooled = yield* spool.state
+    const spooled = yield* Transient.retry(context.retry, spool.state, Transient.isTransientSpoolFailure)
     const spooler = yield* Effect.forkScoped(
-      spoolCapture(streamArn, Option.getOrElse(spooled, () => checkpoint.capture), options)
+      spoolCapture(streamArn, Option.getOrElse(spooled, () => checkpoint.capture), options, context.retry)
     )
     const spoolFailure = Fiber.join(spooler).pipe(Effect.zipRight(Effect.never))
 
@@ -584,39 +618,22 @@ const runBackfill = (context: BackfillContext) =>
       })
     }
 
-    const manifest = yield* ExportReader.openManifest(completed.exportManifest)
-    const fileIndex = new Map(manifest.files.map((file, index) => [file.dataFileS3Key, index]))
-    const itemsTotal = manifest.files.reduce((sum, file) =>
-      sum + file.itemCount, 0)
-    let filesDone = loading.filesDone, linesDone = loading.linesDone
-    let items = manifest.files.slice(0, filesDone).reduce((sum, file) =>
-      sum + file.itemCount, 0) + linesDone
-    yield* ExportReader.readFiles(
-      { ...manifest, files: manifest.files.slice(loading.filesDone) },
-      { keySchema: table.keySchema, concurrency: options.exportConcurrency ?? 4 }
-    ).pipe(
-      Stream.filter((event) =>
-        event.position._tag !== "Export"
-        || fileIndex.get(event.position.file)! > loading.filesDone
-        || event.position.line > loading.linesDone
-      ),
-      Stream.grouped(options.backfillBatch ?? 5000),
-      Stream.runForEach((chunk) =>
+    const manifest = yield* ExportReader.openManifest(completed.exportManifest, options.exportReading)
+    const itemsTotal = ExportLoad.itemsDone(manifest, { filesDone: manifest.files.length, linesDone: 0 })
+    let items = ExportLoad.itemsDone(manifest, loading)
+    yield* ExportLoad.batches(manifest, loading, {
+      keySchema: table.keySchema,
+      concurrency: options.exportConcurrency ?? 4,
+      batchSize: options.backfillBatch ?? 5000,
+      ...options.exportReading
+    }).pipe(
+      Stream.runForEach(({ events, filesDone, linesDone }) =>
         Effect.gen(function* () {
-          const events = Chunk.toReadonlyArray(chunk)
-          const last = events[events.length - 1]!.position
-          if (last._tag === "Export") {
-            filesDone = fileIndex.get(last.file)!
-            linesDone = last.line
-            if (linesDone === manifest.files[filesDone]!.itemCount) {
-              filesDone++
-              linesDone = 0
-            }
-          }
           items += events.length
           checkpoint = { ...checkpoint, backfill: { ...loading, filesDone, linesDone } }
           yield* context.commit(events, checkpoint)
-          yield* Ref.update(counters.snapshot, (n) => n + events.length)
+          yield* Ref.update(counters.snapshot, (n) =>
+            n + events.length)
           yield* Metric.set(exportItemsLoaded, items)
           yield* Metric.set(exportItemsTotal, itemsTotal)
           yield* report({
@@ -635,6 +652,8 @@ const runBackfill = (context: BackfillContext) =>
     yield* context.commit([], checkpoint)
 
     const exit = yield* Fiber.interrupt(spooler)
-    if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) yield* exit
+    if (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) {
+      yield* exit
+    }
     return checkpoint
   })

@@ -10,7 +10,7 @@
  * | `POST /clock/advance` | `{ms}` | `{nowMs}` (virtual clock only) |
  * | `POST /clock/set` | `{timeMs}` | `{nowMs}` (virtual clock only; never backwards) |
  * | `POST /reset` | | every table, stream, export, bucket, fault rule and log entry dropped |
- * | `GET /requests`, `DELETE /requests` | | the request log, or clear it |
+ * | `GET /requests`, `DELETE /requests` | | `{requests}`: the request log (below), or clear it |
  * | `POST /ttl/expire` | | delete expired TTL items now: `{deleted}` |
  * | `POST /streams/split` | `{streamArn, shardId?}` | `{children}` |
  * | `POST /streams/expire-iterators` | | every iterator issued so far expires |
@@ -18,6 +18,10 @@
  * | `POST /faults` | a rule (below) | `{id}` |
  * | `GET /faults` | | `{faults}`: the rules, each with its `id` and how many times it `applied` |
  * | `DELETE /faults`, `DELETE /faults/<id>` | | clear every rule, or remove one (404 if unknown) |
+ *
+ * An entry of the request log: `{timeMs, action, resource?, accessKeyId?, status, errorCode?}`, with `action` IAM-style
+ * (`dynamodb:GetRecords`, `s3:PutObject`) and `accessKeyId` the caller's, from its SigV4 signature (never its secret):
+ * give each client its own access key id to tell their requests apart.
  *
  * A fault rule (see `Faults.ts`): `{kind, action, shardId?, delayMs?, times?, probability?}` with `kind` one of
  * `throttle`, `error500`, `error503`, `access-denied`, `delay` and `action` like `GetRecords`, `s3:GetObject`, `s3:*` or `*`; or

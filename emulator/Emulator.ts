@@ -3,7 +3,7 @@
  * (`DynamoDBStreams_20120810.*`), S3 (path-style REST) and an admin API under `/_backstream/`. This file routes
  * requests to the services and owns what they share: the configuration, the clock and the request log.
  */
-import { Effect } from "effect"
+import { Effect, Fiber, FiberRef, Option } from "effect"
 import * as AwsError from "./AwsError.ts"
 import type { EmulatorConfig } from "./EmulatorConfig.ts"
 import type { EmulatorClock } from "./EmulatorClock.ts"
@@ -28,23 +28,50 @@ export type DirectOperations = Readonly<Record<string, DirectOperation>>
 /** A REST service (S3): a whole request in, a whole response out. */
 export type RestService = (request: EmulatorRequest) => Effect.Effect<EmulatorResponse>
 
-/** One entry of the request log: which AWS action was called, on which resource, and how it ended. */
+/** One entry of the request log: who called which AWS action, on which resource, and how it ended. */
 export interface LoggedRequest {
   readonly timeMs: number
   /** IAM-style action: `dynamodb:PutItem`, `dynamodb:GetRecords`, `s3:GetObject`, `s3:ListBucket`, … */
   readonly action: string
   readonly resource?: string
+  /**
+   * The caller's access key id, from its SigV4 signature (`Credential=AKID/…` of the `Authorization` header, or the
+   * `X-Amz-Credential` of a presigned URL), as CloudTrail records it; absent for an unsigned request. Never the secret
+   * key nor the session token.
+   */
+  readonly accessKeyId?: string
   readonly status: number
   readonly errorCode?: string
 }
+
+/** The access key id a request was signed with, if it was signed (the signature itself is not checked). */
+export const accessKeyIdOf = (authorization: string | undefined, query?: URLSearchParams): string | undefined => {
+  const credential = authorization === undefined
+    ? query?.get("X-Amz-Credential") ?? undefined
+    : /\bCredential=([^,\s]*)/.exec(authorization)?.[1]
+  const id = credential?.split("/")[0]
+  return id === undefined || id === "" ? undefined : id
+}
+
+/** The caller of the request a fiber serves: read by {@link RequestLog.add} for the services that log themselves. */
+const currentCaller = FiberRef.unsafeMake<string | undefined>(undefined)
 
 /** The request log, shared by the services (S3 logs its own requests, with S3's action names). */
 export class RequestLog {
   readonly entries: Array<LoggedRequest> = []
   constructor(private readonly clock: EmulatorClock) {}
 
+  /** Adds an entry; without an `accessKeyId`, it takes the caller of the request being served (see `handle`). */
   add(entry: Omit<LoggedRequest, "timeMs">): void {
-    this.entries.push({ timeMs: this.clock.unsafeCurrentTimeMillis(), ...entry })
+    const accessKeyId = entry.accessKeyId ?? Option.match(Fiber.getCurrentFiber(), {
+      onNone: () => undefined,
+      onSome: (fiber) => fiber.getFiberRef(currentCaller)
+    })
+    this.entries.push({
+      timeMs: this.clock.unsafeCurrentTimeMillis(),
+      ...entry,
+      ...(accessKeyId === undefined ? {} : { accessKeyId })
+    })
   }
 
   clear(): void {
@@ -94,15 +121,22 @@ export class Emulator {
       Effect.catchAllDefect((defect) =>
         Effect.succeed(this.jsonError(AwsError.internal(`internal error in the emulator: ${String(defect)}`)))
       ),
-      Effect.withClock(this.clock)
+      Effect.withClock(this.clock),
+      Effect.locally(currentCaller, accessKeyIdOf(request.headers["authorization"], request.query))
     )
   }
 
   /**
    * Serves a DynamoDB data-plane request on its fast path, without a fiber, when it has one and no fault rule is set:
    * then it returns true and calls `respond` once. Otherwise it returns false and the caller uses {@link handle}.
+   * `authorization` is the request's `Authorization` header, for the caller in the request log.
    */
-  handleDirect(target: string, body: Uint8Array, respond: (response: EmulatorResponse) => void): boolean {
+  handleDirect(
+    target: string,
+    body: Uint8Array,
+    respond: (response: EmulatorResponse) => void,
+    authorization?: string
+  ): boolean {
     if (!target.startsWith("DynamoDB_20120810.") || this.faults.hasRequestRules()) return false
     const name = target.slice("DynamoDB_20120810.".length)
     const direct = this.services.direct
@@ -118,7 +152,12 @@ export class Emulator {
     const fields = input as Record<string, unknown>
     const action = `dynamodb:${name}`
     const resource = resourceOf(fields)
-    const entry = resource === undefined ? { action } : { action, resource }
+    const accessKeyId = accessKeyIdOf(authorization)
+    const entry = {
+      action,
+      ...(resource === undefined ? {} : { resource }),
+      ...(accessKeyId === undefined ? {} : { accessKeyId })
+    }
     try {
       operation(fields, (error, output) => {
         if (error === undefined) {

@@ -80,7 +80,7 @@ export const serve = (
           const target = req.headers["x-amz-target"]
           if (
             req.method === "POST" && typeof target === "string" && req.url === "/"
-            && emulator.handleDirect(target, bytes, respond)
+            && emulator.handleDirect(target, bytes, respond, req.headers.authorization)
           ) return
           Effect.runPromise(emulator.handle(toRequest(req, bytes))).then(respond, (error: unknown) => {
             res.writeHead(500, { "content-type": "text/plain" }).end(String(error))

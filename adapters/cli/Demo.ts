@@ -8,6 +8,11 @@
  *
  * The replica is in document mode: each row holds the item's key columns and the whole item, as DynamoDB JSON, in
  * `_backstream_item jsonb`, which compares exactly with what a Scan of the table returns.
+ *
+ * The engine signs with its own access key id ({@link ENGINE_ACCESS_KEY_ID}), the demo's writes and Scan with another
+ * (`DemoWorkload.ACCESS_KEY_ID`). With `BACKSTREAM_DEMO_REQUEST_LOG=FILE` in the environment, the demo writes the
+ * emulator's request log to FILE as it ends (`{"requests": [{action, accessKeyId, status, …}]}`, every request with
+ * its caller), so that an audit sees which AWS actions the engine used.
  */
 import { Options } from "@effect/cli"
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Layer, Metric, Ref, Scope } from "effect"
@@ -22,6 +27,8 @@ import { Sink } from "../../core/Sink.ts"
 import * as SinkCheckpointStore from "../../core/SinkCheckpointStore.ts"
 import { TableControl } from "../../core/TableControl.ts"
 import * as FolderSpool from "../node/FolderSpool.ts"
+import * as NodeGzip from "../node/NodeGzip.ts"
+import * as NodeMd5 from "../node/NodeMd5.ts"
 import * as PgliteSink from "../sinks/PgliteSink.ts"
 import * as DemoReport from "./DemoReport.ts"
 import * as DemoWorkload from "./DemoWorkload.ts"
@@ -54,6 +61,12 @@ export interface Args {
   readonly dir: string
   readonly quiet: boolean
 }
+
+/** The access key id of the engine's AWS clients (the emulator checks no signature). */
+export const ENGINE_ACCESS_KEY_ID = "backstream-demo-engine"
+
+/** The environment variable naming the file the emulator's request log is written to. */
+export const REQUEST_LOG_ENV = "BACKSTREAM_DEMO_REQUEST_LOG"
 
 /** Writes a second while the engine runs. */
 const WRITES_PER_SECOND = 200
@@ -121,6 +134,17 @@ export const run = (args: Args) =>
       Promise.all([import("../../emulator/EmulatorInstance.ts"), import("../../emulator/NodeServer.ts")])
     )
     const instance = yield* EmulatorInstance.make({ clock: "real", shardsPerStream: 4, exportDurationMs: 1000 })
+    const requestLogFile = process.env[REQUEST_LOG_ENV]
+    if (requestLogFile !== undefined && requestLogFile !== "") {
+      yield* Effect.addFinalizer(() =>
+        Effect.promise(() =>
+          fs.writeFile(requestLogFile, JSON.stringify({ requests: instance.emulator.requestLog.entries }))
+            .catch((error) => {
+              process.stderr.write(`warning: the request log was not written to ${requestLogFile}: ${error}\n`)
+            })
+        )
+      )
+    }
     const server = yield* Effect.mapError(
       NodeServer.serve(instance.emulator, { port: 0 }),
       (error) => new DemoError({ reason: `cannot start the emulator: ${error.message}` })
@@ -181,7 +205,7 @@ export const run = (args: Args) =>
           Layer.provide(AwsClients.layer({
             endpoint: server.url,
             region: "us-east-1",
-            credentials: { accessKeyId: "demo", secretAccessKey: "demo" }
+            credentials: { accessKeyId: ENGINE_ACCESS_KEY_ID, secretAccessKey: "demo" }
           }))
         ),
       sink,
@@ -223,6 +247,7 @@ export const run = (args: Args) =>
       export: { bucket: DemoWorkload.BUCKET, prefix: "backfill" },
       exportPoll: { min: "100 millis", max: "500 millis" },
       backfillBatch: 250,
+      exportReading: { decompress: NodeGzip.decompress, md5: NodeMd5.md5 },
       batch: { maxEvents: 1000, maxDelay: "100 millis" },
       capture: { idleDelay: { min: "200 millis", max: "1 second" }, discoveryInterval: "1 second" },
       onProgress

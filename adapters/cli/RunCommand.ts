@@ -16,6 +16,8 @@ import { TableControl } from "../../core/TableControl.ts"
 import * as DurableFile from "../node/DurableFile.ts"
 import * as FileCheckpointStore from "../node/FileCheckpointStore.ts"
 import * as FolderSpool from "../node/FolderSpool.ts"
+import * as NodeGzip from "../node/NodeGzip.ts"
+import * as NodeMd5 from "../node/NodeMd5.ts"
 import * as JsonlSink from "../sinks/JsonlSink.ts"
 import * as PgliteSink from "../sinks/PgliteSink.ts"
 import * as PostgresSink from "../sinks/PostgresSink.ts"
@@ -284,6 +286,7 @@ export const command = Command.make("run", options, (args) =>
       backfill: args.backfill,
       until: args.until,
       onProgress: progress.onProgress,
+      exportReading: { decompress: NodeGzip.decompress, md5: NodeMd5.md5 },
       ...Option.match(args.streamArn, { onNone: () => ({}), onSome: (streamArn) => ({ streamArn }) }),
       ...Option.match(args.exportBucket, {
         onNone: () => ({}),

@@ -2,7 +2,7 @@
  * Where `run` writes: the sink, the checkpoint and the spool, parsed from their flag values (`jsonl:PATH`,
  * `postgres://…`, `pglite:DIR`; `file:PATH`, `s3://bucket/key`, `sink`; `dir:PATH`, `s3://bucket/prefix`), with their
  * defaults and their descriptions for messages. Pure: nothing is opened here. A connection string's password never
- * appears in a message: see {@link redact}.
+ * appears in a message: see {@link hide} and {@link redact}.
  */
 import { Either } from "effect"
 import { UsageError } from "./ExportRead.ts"
@@ -33,19 +33,33 @@ const isPostgres = (text: string) => /^postgres(ql)?:\/\//i.test(text)
 
 /**
  * A text with every connection-string password shown as `***`: `postgres://user:***@host/db`, and the value of any
- * query parameter whose name says password.
+ * query parameter whose name says password. The password runs to the last `@` of the word, as URL parsers read it
+ * (`postgres://user:p@ss@host/db` is the password `p@ss`).
  */
 export const redact = (text: string): string =>
   text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s]*@/gi, "$1***@")
-    .replace(/([?&][^=&#\s]*pass[^=&#\s]*=)[^&#\s]*/gi, "$1***")
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s"']*:)[^\s"']*@/gi, "$1***@")
+    .replace(/([?&][^=&#\s]*pass[^=&#\s]*=)[^&#\s"']*/gi, "$1***")
 
-/** The passwords in a connection string (as written and decoded), to scrub from messages that others wrote. */
+/**
+ * The passwords in a connection string, in every form a message may show them (as written, as a URL parser reads
+ * and re-encodes them, decoded), to scrub from messages that others wrote.
+ */
 export const secretsOf = (text: string): ReadonlyArray<string> => {
   const secrets: Array<string> = []
-  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@\s]*)@/i.exec(text)?.[1]
-  if (userinfo !== undefined) secrets.push(userinfo)
+  // As written: to the last `@` of the whole string, or of its authority; spaces included.
+  for (const pattern of [/^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:(.*)@/is, /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:([^/?#]*)@/i]) {
+    const userinfo = pattern.exec(text)?.[1]
+    if (userinfo !== undefined) secrets.push(userinfo)
+  }
   for (const match of text.matchAll(/[?&][^=&#\s]*pass[^=&#\s]*=([^&#\s]*)/gi)) secrets.push(match[1]!)
+  try {
+    const url = new URL(text)
+    secrets.push(url.password)
+    for (const [name, value] of url.searchParams) if (/pass/i.test(name)) secrets.push(value)
+  } catch {
+    // not a URL: the patterns above found what there is
+  }
   for (const secret of [...secrets]) {
     try {
       secrets.push(decodeURIComponent(secret))
@@ -56,9 +70,14 @@ export const secretsOf = (text: string): ReadonlyArray<string> => {
   return [...new Set(secrets)].filter((secret) => secret.length >= 3)
 }
 
-/** `text` with each secret replaced by `***`, and any connection string redacted. */
+/** `text` with each secret replaced by `***` (the longest first), and any connection string redacted. */
 export const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  redact(secrets.reduce((out, secret) => out.replaceAll(secret, "***"), text))
+  redact(
+    [...secrets].sort((a, b) => b.length - a.length).reduce((out, secret) => out.replaceAll(secret, "***"), text)
+  )
+
+/** A connection string to show: its passwords as `***`, however it is written. */
+export const hide = (url: string): string => scrub(url, secretsOf(url))
 
 /** The table's name from its name or ARN (`arn:aws:dynamodb:region:account:table/NAME`). */
 export const tableName = (table: string): string => {
@@ -96,14 +115,14 @@ export const parseSink = (text: string): Either.Either<SinkTarget, UsageError> =
     try {
       url = new URL(text)
     } catch {
-      return usage(`--sink ${redact(text)}: not a valid URL; expected postgres://user:password@host:port/database`)
+      return usage(`--sink ${hide(text)}: not a valid URL; expected postgres://user:password@host:port/database`)
     }
     if (url.hostname === "" && !url.searchParams.has("host")) {
-      return usage(`--sink ${redact(text)}: names no host; expected postgres://user:password@host:port/database`)
+      return usage(`--sink ${hide(text)}: names no host; expected postgres://user:password@host:port/database`)
     }
     return Either.right({ _tag: "Postgres", url: text })
   }
-  return usage(`--sink ${JSON.stringify(redact(text))}: expected ${SINK_FORMS}`)
+  return usage(`--sink ${JSON.stringify(hide(text))}: expected ${SINK_FORMS}`)
 }
 
 /** The sink when `--sink` is not given: an embedded PGlite database in `./backstream-data/<table>`. */
@@ -132,7 +151,7 @@ export const parseCheckpoint = (text: string, sink: SinkTarget): Either.Either<C
       ({ bucket, rest }) => ({ _tag: "S3", bucket, key: rest }) as const
     )
   }
-  return usage(`--checkpoint ${JSON.stringify(redact(text))}: expected ${CHECKPOINT_FORMS}`)
+  return usage(`--checkpoint ${JSON.stringify(hide(text))}: expected ${CHECKPOINT_FORMS}`)
 }
 
 /**
@@ -158,7 +177,7 @@ export const parseSpool = (text: string): Either.Either<SpoolTarget, UsageError>
       ({ bucket, rest }) => ({ _tag: "S3", bucket, prefix: rest }) as const
     )
   }
-  return usage(`--spool ${JSON.stringify(redact(text))}: expected ${SPOOL_FORMS}`)
+  return usage(`--spool ${JSON.stringify(hide(text))}: expected ${SPOOL_FORMS}`)
 }
 
 /** The spool when `--spool` is not given: the folder `./backstream-spool/<table>`. */
@@ -172,7 +191,7 @@ export const describeSink = (sink: SinkTarget): string =>
     ? sink.path === "-" ? "jsonl:- (standard output)" : `jsonl:${sink.path}`
     : sink._tag === "Pglite"
     ? `pglite:${sink.dataDir}`
-    : redact(sink.url)
+    : hide(sink.url)
 
 export const describeCheckpoint = (checkpoint: CheckpointTarget): string =>
   checkpoint._tag === "File"

@@ -208,6 +208,7 @@ describe("fault injection", () => {
         timeMs: T0,
         action: "s3:GetObject",
         resource: "arn:aws:s3:::data/k",
+        accessKeyId: credentials.accessKeyId,
         status: 503,
         errorCode: "SlowDown"
       })
@@ -234,6 +235,7 @@ describe("fault injection", () => {
         timeMs: T0 + 5000,
         action: "dynamodb:PutItem",
         resource: "orders",
+        accessKeyId: credentials.accessKeyId,
         status: 200
       })
       yield* call(putItem(sdk, "fast"))

@@ -1,29 +1,28 @@
 /**
- * The merge's invariants into a transactional sink: PGlite, the checkpoint committed in the transaction of the data it
- * covers (SinkCheckpointStore). A trigger logs every checkpoint committed, inside that transaction, so the log is what
- * the database holds, not what the engine meant to write. Random histories, splits, export times, batch sizes and
- * crashes (support/Histories.ts) in memory; a crash in the middle of a backfill on disk, the database closed and
- * opened again.
+ * The merge's invariants into a transactional sink, the checkpoint committed in the transaction of the data it covers
+ * (SinkCheckpointStore), on PGlite in memory and on a real Postgres server: the same property, each history into a
+ * table of its own. Triggers log every checkpoint and every change committed, inside that transaction
+ * (support/ChangeLog.ts), so the checks read what the database holds, not what the engine meant to write. Random
+ * histories, splits, export times, batch sizes and crashes (support/Histories.ts); and a crash in the middle of a
+ * backfill into PGlite on disk, the database closed and opened again.
  */
-import type { PGlite } from "@electric-sql/pglite"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as FolderSpool from "../../adapters/node/FolderSpool.ts"
-import * as PgliteSink from "../../adapters/sinks/PgliteSink.ts"
 import type { ChangeEvent } from "../../core/ChangeEvent.ts"
-import * as Checkpoint from "../../core/Checkpoint.ts"
 import * as Engine from "../../core/Engine.ts"
-import { type Batch, Sink } from "../../core/Sink.ts"
-import * as SinkCheckpointStore from "../../core/SinkCheckpointStore.ts"
-import { keySchema, read, type SinkTarget } from "../contract/SinkContract.ts"
+import { keySchema, read } from "../contract/SinkContract.ts"
+import { describeWithPostgres } from "../support/PostgresSuite.ts"
+import * as ChangeLog from "./support/ChangeLog.ts"
 import * as EngineHarness from "./support/EngineHarness.ts"
 import * as FeedChecks from "./support/FeedChecks.ts"
 import * as Histories from "./support/Histories.ts"
-import * as Observed from "./support/Observed.ts"
+import * as RecordedRuns from "./support/RecordedRuns.ts"
 import * as Restarts from "./support/Restarts.ts"
+import * as SqlDatabase from "./support/SqlDatabase.ts"
 import { converged } from "./support/Waits.ts"
 
 const tempDir = Effect.acquireRelease(
@@ -34,129 +33,46 @@ const tempDir = Effect.acquireRelease(
 /** The attributes the workloads write, besides the key. */
 const ATTRIBUTES = ["v", "note", "hits", "tx", "total", "blob", "tags", "nums", "doc", "naïve ☃"]
 
-const LOG_TRIGGER = `
-CREATE TABLE IF NOT EXISTS checkpoint_log (id bigserial PRIMARY KEY, sink_table text NOT NULL, checkpoint text NOT NULL);
-CREATE OR REPLACE FUNCTION log_checkpoint() RETURNS trigger AS $$
-BEGIN
-  INSERT INTO checkpoint_log (sink_table, checkpoint) VALUES (NEW.sink_table, NEW.checkpoint::text);
-  RETURN NEW;
-END $$ LANGUAGE plpgsql;
-CREATE OR REPLACE TRIGGER log_checkpoint AFTER INSERT OR UPDATE ON _backstream_checkpoints
-  FOR EACH ROW EXECUTE FUNCTION log_checkpoint();`
-
-/** Makes the database log every checkpoint committed (the engine's tables are created by a first sink). */
-const logCheckpoints = (db: PGlite) =>
-  Effect.gen(function* () {
-    const sink = PgliteSink.fromDatabase(db, { table: "log_setup" })
-    yield* Effect.orDie(sink.open({
-      name: "setup",
-      arn: "arn:aws:dynamodb:us-east-1:000000000000:table/setup",
-      keySchema
-    }))
-    yield* Effect.promise(() => db.exec(LOG_TRIGGER))
-  })
-
-const decode = (text: string): Checkpoint.Checkpoint => {
-  const decoded = Checkpoint.decode(text)
-  if (decoded._tag === "Left") throw new Error(`a logged checkpoint does not decode: ${decoded.left.message}`)
-  const { version: _, ...checkpoint } = decoded.right
-  return checkpoint
-}
-
-const logged = (db: PGlite, table: string) =>
-  Effect.promise(async () =>
-    (await db.query<{ checkpoint: string }>(
-      "SELECT checkpoint FROM checkpoint_log WHERE sink_table = $1 ORDER BY id",
-      [`public.${table}`]
-    )).rows.map((row) => decode(row.checkpoint))
-  )
-
-const target = (db: PGlite): SinkTarget => ({
-  fresh: () => "unused",
-  layer: () => Layer.die("unused"),
-  sql: async (text, params) =>
-    (await db.query<Record<string, unknown>>(text, params === undefined ? [] : [...params])).rows
-})
-
-/** What the runs did: the checkpoint each resumed from, the batches each handed the sink. */
-interface Recorded {
-  readonly loads: Array<Option.Option<Checkpoint.Checkpoint>>
-  readonly batches: Array<{ readonly run: number; readonly batch: Batch }>
-}
-
-/** The sink over `db` (a new one per run, as a restart makes), its checkpoint store, both watched. */
-const sqlPorts = (db: PGlite, table: string, recorded: Recorded, dataDir?: string) => {
-  const sink = Observed.sinkWrites(
-    Layer.sync(Sink, () => PgliteSink.fromDatabase(db, { table, ...(dataDir === undefined ? {} : { dataDir }) })),
-    (batch) => recorded.batches.push({ run: recorded.loads.length - 1, batch })
-  )
-  return Observed.checkpointLoads(SinkCheckpointStore.layer, (loaded) => recorded.loads.push(loaded)).pipe(
-    Layer.provideMerge(sink)
-  )
-}
-
-/**
- * The batches whose checkpoint the database committed: the log matched, in order, against the batches handed to the
- * sink (a batch handed over and never committed, by a crash, is skipped).
- */
-const committedBatches = (recorded: Recorded, log: ReadonlyArray<Checkpoint.Checkpoint>) => {
-  const out: Array<{ readonly run: number; readonly batch: Batch }> = []
-  const problems: Array<string> = []
-  let next = 0
-  for (const checkpoint of log) {
-    const text = FeedChecks.canonical(checkpoint)
-    while (next < recorded.batches.length && FeedChecks.canonical(recorded.batches[next]!.batch.checkpoint) !== text) {
-      next++
-    }
-    if (next === recorded.batches.length) problems.push(`committed checkpoint ${text} was in no batch`)
-    else out.push(recorded.batches[next++]!)
-  }
-  return { committed: out, problems }
-}
+const replicaOf = (db: SqlDatabase.SqlDatabase, table: string) =>
+  Effect.promise(() => read(SqlDatabase.target(db), table, keySchema, ATTRIBUTES))
 
 let tables = 0
-let memory: PGlite
 
-describe("Engine invariants into a transactional sink: PGlite in memory, checkpoints committed with the data", () => {
-  beforeAll(async () => {
-    memory = await PgliteSink.openDatabase()
-    await Effect.runPromise(logCheckpoints(memory))
-  }, 120_000)
-  afterAll(async () => {
-    await memory?.close()
-  })
-
+/** The property, over the database a suite opened; each history replicates into a new table. */
+const exactlyOnce = (database: () => SqlDatabase.SqlDatabase, numRuns: number) =>
   it.scopedLive.prop(
     "the table converges; committed checkpoints only move forward, and each run resumes from the last one; no "
-      + "change is committed twice, none after the export time is missing",
+      + "change is committed twice, none out of order, none after the export time is missing",
     [Histories.scenario],
     ([s]) =>
       Effect.gen(function* () {
+        const db = database()
         const dir = yield* tempDir
-        const table = `replica_${tables++}`
-        const recorded: Recorded = { loads: [], batches: [] }
+        const table = `replica_${process.pid}_${tables++}`
+        yield* ChangeLog.watch(db, table)
+        const recorded = RecordedRuns.make()
         const emitted = () => recorded.batches.flatMap(({ batch }) => batch.events)
         const played = yield* Histories.play(s, () =>
           Effect.succeed({
             layer: Layer.merge(
-              sqlPorts(memory, table, recorded),
+              RecordedRuns.sqlPorts(db, { table }, recorded),
               FolderSpool.layer({ folder: path.join(dir, "spool") })
             ),
-            replica: Effect.promise(() => read(target(memory), table, keySchema, ATTRIBUTES)),
-            backfillDone: Effect.map(logged(memory, table), (log) => log.at(-1)?.backfill._tag === "Done"),
+            replica: replicaOf(db, table),
+            backfillDone: Effect.map(ChangeLog.checkpoints(db, table), (log) => log.at(-1)?.backfill._tag === "Done"),
             emitted: Effect.sync(emitted)
           }))
 
-        const log = yield* logged(memory, table)
+        const log = yield* ChangeLog.checkpoints(db, table)
         assert.deepStrictEqual(FeedChecks.regressions(log), [])
-        const { committed, problems } = committedBatches(recorded, log)
+        const { committed, problems } = RecordedRuns.committedBatches(recorded, log)
         assert.deepStrictEqual(problems, [])
         // Each run resumed from the last checkpoint committed before it: nothing committed was forgotten.
         recorded.loads.forEach((loaded, run) => {
           const before = committed.filter((entry) => entry.run < run).at(-1)
           assert.strictEqual(
-            Option.match(loaded, { onNone: () => "none", onSome: FeedChecks.canonical }),
-            before === undefined ? "none" : FeedChecks.canonical(before.batch.checkpoint),
+            Option.match(loaded, { onNone: () => "none", onSome: RecordedRuns.canonical }),
+            before === undefined ? "none" : RecordedRuns.canonical(before.batch.checkpoint),
             `run ${run} resumed from the last checkpoint committed`
           )
         })
@@ -167,6 +83,10 @@ describe("Engine invariants into a transactional sink: PGlite in memory, checkpo
           [],
           "no change committed twice"
         )
+        // The database's own log of rows written and tombstones raised: each change once, versions rising per item.
+        const changes = yield* ChangeLog.changes(db, table)
+        assert.deepStrictEqual(ChangeLog.problems(changes, committedEvents), [])
+        assert.deepStrictEqual(yield* ChangeLog.disagreements(db, table, changes), [])
         const runs = recorded.loads.map((loaded, run) => ({
           loaded,
           events: recorded.batches.filter((entry) => entry.run === run).flatMap(({ batch }) => batch.events)
@@ -174,9 +94,19 @@ describe("Engine invariants into a transactional sink: PGlite in memory, checkpo
         assert.deepStrictEqual(FeedChecks.orderAndDedup(runs, played.fileIndex), [])
         assert.deepStrictEqual(FeedChecks.lost(played.log.records(), played.exportTimeMs, committedEvents), [])
       }),
-    { timeout: 240_000, fastCheck: Histories.fastCheck(8) }
+    { timeout: 240_000, fastCheck: Histories.fastCheck(numRuns) }
   )
+
+describe("Engine invariants into a transactional sink: PGlite in memory, checkpoints committed with the data", () => {
+  exactlyOnce(ChangeLog.suiteDatabase(() => SqlDatabase.pglite()), 8)
 })
+
+describeWithPostgres(
+  "Engine invariants into a transactional sink: a Postgres server, checkpoints committed with the data",
+  () => {
+    exactlyOnce(ChangeLog.suiteDatabase(SqlDatabase.postgres), 6)
+  }
+)
 
 describe("Engine: a crash in the middle of a backfill into PGlite on disk", () => {
   it.scopedLive(
@@ -189,12 +119,12 @@ describe("Engine: a crash in the middle of a backfill into PGlite on disk", () =
         const dir = yield* tempDir
         const dataDir = path.join(dir, "pglite")
         const table = "replica"
-        const recorded: Recorded = { loads: [], batches: [] }
+        const recorded = RecordedRuns.make()
         const open = Effect.acquireRelease(
-          Effect.promise(() => PgliteSink.openDatabase(dataDir)),
-          (db) => Effect.promise(() => db.close().catch(() => undefined))
+          Effect.promise(() => SqlDatabase.pglite(dataDir)),
+          (db) => Effect.promise(() => db.close())
         )
-        const run = (db: PGlite, onProgress: Engine.Options["onProgress"]) =>
+        const run = (db: SqlDatabase.SqlDatabase, onProgress: Engine.Options["onProgress"]) =>
           Engine.run({
             table: EngineHarness.TABLE,
             export: { bucket: EngineHarness.BUCKET },
@@ -205,7 +135,7 @@ describe("Engine: a crash in the middle of a backfill into PGlite on disk", () =
           }).pipe(
             Effect.provide(Layer.mergeAll(
               harness.sources(),
-              sqlPorts(db, table, recorded, dataDir),
+              RecordedRuns.sqlPorts(db, { table }, recorded),
               FolderSpool.layer({ folder: path.join(dir, "spool") })
             ))
           )
@@ -229,16 +159,12 @@ describe("Engine: a crash in the middle of a backfill into PGlite on disk", () =
         // The second, on the database opened again from its folder.
         const db = yield* open
         const second = yield* Effect.forkScoped(run(db, undefined))
-        yield* converged(
-          harness,
-          Effect.promise(() =>
-            read(target(db), table, keySchema, ATTRIBUTES)
-          )
-        )
+        yield* converged(harness, replicaOf(db, table))
         yield* Fiber.interrupt(second)
 
         const files = yield* FeedChecks.exportFiles(harness.instance, EngineHarness.BUCKET)
-        const total = files.reduce((n, file) => n + file.itemCount, 0)
+        const total = files.reduce((n, file) =>
+          n + file.itemCount, 0)
         assert.strictEqual(recorded.loads.length, 2)
         const resumed = Option.getOrThrow(recorded.loads[1]!)
         assert.strictEqual(resumed.backfill._tag, "Loading")
