@@ -66,6 +66,9 @@ const timeInput = (value: unknown, field: string): Effect.Effect<number | undefi
 
 export class Exports {
   private readonly jobs: Array<ExportJob> = []
+  // The tick and every export request settle, concurrently on a server: an export written twice would let a reader
+  // that saw COMPLETED read one rendering's manifest-files.json beside another's manifest-files.md5.
+  private readonly settling = Effect.unsafeMakeSemaphore(1)
 
   constructor(
     private readonly config: EmulatorConfig,
@@ -76,14 +79,14 @@ export class Exports {
 
   /** Completes the exports whose time has come (called before every export operation and by the clock's tick). */
   settle(): Effect.Effect<void> {
-    return Effect.gen(this, function* () {
+    return this.settling.withPermits(1)(Effect.gen(this, function* () {
       const now = yield* Clock.currentTimeMillis
       for (const job of this.jobs) {
         if (job.status === "IN_PROGRESS" && now >= job.startMs + this.config.exportDurationMs) {
-          yield* this.complete(job, now)
+          yield* Effect.uninterruptible(this.complete(job, now))
         }
       }
-    })
+    }))
   }
 
   private complete(job: ExportJob, now: number): Effect.Effect<void> {
