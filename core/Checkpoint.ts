@@ -68,9 +68,23 @@ export const schema = Schema.Struct({
   savedAtMs: TimeMs
 })
 
-/** A checkpoint as JSON text. */
-export const encode = (checkpoint: Checkpoint): string =>
-  JSON.stringify(Schema.encodeSync(schema)({ version: 1, ...checkpoint }))
+const byShardId = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
 
-/** A checkpoint from JSON text; the message of a failure says what is wrong, with its path. */
+/**
+ * A checkpoint as JSON text. Its shards are listed by shard id (positions and finished shards alike), whatever the
+ * order of the maps in memory, so that equal checkpoints give the same text.
+ */
+export const encode = (checkpoint: Checkpoint): string => {
+  const { finished, positions } = checkpoint.capture
+  const capture: CaptureState.CaptureState = {
+    positions: new Map([...positions].sort(([a], [b]) => byShardId(a, b))),
+    finished: new Set([...finished].sort(byShardId))
+  }
+  return JSON.stringify(Schema.encodeSync(schema)({ version: 1, ...checkpoint, capture }))
+}
+
+/**
+ * A checkpoint from JSON text, its shards in any order (a database's `jsonb` keeps an object's keys in its own
+ * order); the message of a failure says what is wrong, with its path.
+ */
 export const decode = (text: string) => Schema.decodeUnknownEither(Schema.parseJson(schema))(text)

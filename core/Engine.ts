@@ -82,7 +82,11 @@ export interface Options {
   readonly retentionMs?: number
   /** Sink batches: at most `maxEvents` events, written at least every `maxDelay` (default 1000, 1 second). */
   readonly batch?: { readonly maxEvents?: number; readonly maxDelay?: Duration.DurationInput }
-  /** Backfill batches: at most this many snapshot reads (default 5000). */
+  /**
+   * Backfill batches: at most this many snapshot reads (default 1000). A batch stays in memory until the sink has it;
+   * with a young generation large enough to hold two (Node's `--max-semi-space-size=64`, as `npm start` runs), batches
+   * die young, and the garbage collector copies nothing.
+   */
   readonly backfillBatch?: number
   /** `forever` (default): follow the stream until interrupted; `caught-up`: stop when the stream is read to now. */
   readonly until?: "caught-up" | "forever"
@@ -624,7 +628,7 @@ const runBackfill = (context: BackfillContext) =>
     yield* ExportLoad.batches(manifest, loading, {
       keySchema: table.keySchema,
       concurrency: options.exportConcurrency ?? 4,
-      batchSize: options.backfillBatch ?? 5000,
+      batchSize: options.backfillBatch ?? 1000,
       ...options.exportReading
     }).pipe(
       Stream.runForEach(({ events, filesDone, linesDone }) =>

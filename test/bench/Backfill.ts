@@ -1,6 +1,6 @@
 /**
  * Backfill: 1,000,000 items of a generated export (about 500 bytes each, every attribute type) loaded through the
- * engine's load path (export reader, batches of 5000, the next read while one is applied, each batch written with its
+ * engine's load path (export reader, batches of 1000, the next read while one is applied, each batch written with its
  * checkpoint) into PGlite on disk and into a Postgres server started for the run (fsync off, as the tests run it).
  * Baseline, measured in the same run: the same load path with no sink (reading alone). Each measurement runs in a
  * child process of its own, so its peak RSS is its own (the Postgres server's is not counted: it is another process).
@@ -24,6 +24,10 @@ import {
   table,
   thousands
 } from "./support/Harness.ts"
+
+/** As the engine loads exports, and as `npm start` runs Node. */
+const BATCH = 1000
+const NODE_FLAGS = ["--max-semi-space-size=64"]
 
 const TARGET_ROWS = 30_000
 const TARGET_RSS = 300 * MB
@@ -57,7 +61,15 @@ const run = async (options: BenchOptions): Promise<void> => {
           : variant.name === "postgres"
           ? server!.url
           : "-"
-        const result = await runChild(child, [variant.name, where, fixture.bucket, fixture.summaryKey, name], {
+        const result = await runChild(child, [
+          variant.name,
+          where,
+          fixture.bucket,
+          fixture.summaryKey,
+          name,
+          String(BATCH)
+        ], {
+          nodeFlags: NODE_FLAGS,
           ...(options.profileDir === undefined ? {} : {
             profileDir: options.profileDir,
             profileName: `Backfill-${variant.name}-${round}.cpuprofile`
@@ -105,7 +117,9 @@ const run = async (options: BenchOptions): Promise<void> => {
   }
   console.log()
   console.log(
-    `${thousands(fixture.items)} items in ${fixture.files} gzip data files, batches of 5000; medians over the rounds`
+    `${thousands(fixture.items)} items in ${fixture.files} gzip data files, batches of ${BATCH}, node ${
+      NODE_FLAGS.join(" ")
+    }; medians over the rounds`
   )
   console.log(table(rows))
   console.log()

@@ -53,7 +53,9 @@ const lineOf = (run: Finished, requirement: string) => {
   return `${lines[index]}\n${lines[index + 1] ?? ""}`
 }
 
-describe("backstream check", { timeout: 180_000 }, () => {
+// The checks that inject no fault run concurrently (each on its own table); then, one at a time, those that do (a
+// fault applies to the whole emulator).
+describe.concurrent("backstream check", { timeout: 300_000 }, () => {
   it("--help describes the command and its flags", async () => {
     const run = await runCli(["check", "--help"])
     assert.strictEqual(run.code, 0)
@@ -65,7 +67,7 @@ describe("backstream check", { timeout: 180_000 }, () => {
   it("a good setup passes every requirement it checks: exit 0", async () => {
     const table = await freshTable()
     await src.write(table, 3)
-    const run = await check(table)
+    const [run, asJson] = await Promise.all([check(table), check(table, "--format", "json")])
     assert.strictEqual(run.code, 0, run.stdout + run.stderr)
     assert.notInclude(run.stdout, "FAIL")
     for (
@@ -85,7 +87,6 @@ describe("backstream check", { timeout: 180_000 }, () => {
     }
     assert.match(run.stdout, /^skip +export started +dynamodb:ExportTableToPointInTime +not called/m)
 
-    const asJson = await check(table, "--format", "json")
     assert.strictEqual(asJson.code, 0, asJson.stderr)
     const document = json(asJson)
     assert.isTrue(document.ok)
@@ -116,40 +117,52 @@ describe("backstream check", { timeout: 180_000 }, () => {
 
   it("PITR off: fails with the command that enables it, unless --backfill never", async () => {
     const table = await freshTable({ pitr: false })
-    const run = await check(table)
+    const [run, streamOnly] = await Promise.all([
+      check(table),
+      runCli(["check", "--table", table, "--endpoint", emulator.url, "--backfill", "never"])
+    ])
     assert.strictEqual(run.code, 1)
     assert.include(
       lineOf(run, "point-in-time recovery"),
       `enable PITR: aws dynamodb update-continuous-backups --table-name ${table} `
         + "--point-in-time-recovery-specification PointInTimeRecoveryEnabled=true"
     )
-    const streamOnly = await runCli(["check", "--table", table, "--endpoint", emulator.url, "--backfill", "never"])
     assert.strictEqual(streamOnly.code, 0, streamOnly.stdout)
     assert.match(streamOnly.stdout, /^skip +point-in-time recovery .*not needed with --backfill never/m)
   })
 
   it("a missing bucket, or none given: fails with what to do", async () => {
     const table = await freshTable()
-    const run = await runCli([
-      "check",
-      "--table",
-      table,
-      "--endpoint",
-      emulator.url,
-      "--export-bucket",
-      "no-such-bucket"
+    const [run, none] = await Promise.all([
+      runCli(["check", "--table", table, "--endpoint", emulator.url, "--export-bucket", "no-such-bucket"]),
+      runCli(["check", "--table", table, "--endpoint", emulator.url, "--format", "json"])
     ])
     assert.strictEqual(run.code, 1)
     assert.include(lineOf(run, "bucket location"), "bucket no-such-bucket not found")
     assert.include(lineOf(run, "bucket location"), "aws s3 mb s3://no-such-bucket")
 
-    const none = await runCli(["check", "--table", table, "--endpoint", emulator.url, "--format", "json"])
     assert.strictEqual(none.code, 1)
     const failed = failures(none)
     assert.deepStrictEqual(failed.map((result) => result.requirement), ["export bucket"])
     assert.include(failed[0]!.fix, "--export-bucket")
   })
 
+  it("a table that does not exist, and bad flags", async () => {
+    const [missing, badFormat, badEndpoint] = await Promise.all([
+      check("no-such-table"),
+      runCli(["check", "--table", "t", "--format", "yaml"]),
+      runCli(["check", "--table", "t", "--endpoint", "nowhere"])
+    ])
+    assert.strictEqual(missing.code, 1)
+    assert.include(lineOf(missing, "table"), "table no-such-table not found")
+
+    assert.strictEqual(badFormat.code, 2)
+    assert.strictEqual(badEndpoint.code, 2)
+    assert.include(badEndpoint.stderr, "expected an http:// or https:// URL")
+  })
+})
+
+describe.sequential("backstream check", { timeout: 300_000 }, () => {
   it("AccessDenied on dynamodb:ListExports: fails, naming the action to add to the policy", async () => {
     const table = await freshTable()
     await adminPost(emulator.url, "faults", { kind: "access-denied", action: "ListExports" })
@@ -170,17 +183,5 @@ describe("backstream check", { timeout: 180_000 }, () => {
     assert.strictEqual(run.code, 1)
     assert.include(lineOf(run, "bucket listed"), "AccessDenied on s3:ListBucket")
     assert.include(lineOf(run, "records read"), "add dynamodb:GetRecords to the IAM policy")
-  })
-
-  it("a table that does not exist, and bad flags", async () => {
-    const missing = await check("no-such-table")
-    assert.strictEqual(missing.code, 1)
-    assert.include(lineOf(missing, "table"), "table no-such-table not found")
-
-    const badFormat = await runCli(["check", "--table", "t", "--format", "yaml"])
-    assert.strictEqual(badFormat.code, 2)
-    const badEndpoint = await runCli(["check", "--table", "t", "--endpoint", "nowhere"])
-    assert.strictEqual(badEndpoint.code, 2)
-    assert.include(badEndpoint.stderr, "expected an http:// or https:// URL")
   })
 })

@@ -91,14 +91,16 @@ describe("the demo (a bare `npm start`)", () => {
     const dir = path.join(root, "someone-else")
     fs.mkdirSync(dir)
     fs.writeFileSync(path.join(dir, "notes.txt"), "mine")
-    const refused = await runNode("--dir", dir)
+    const [refused, usage] = await Promise.all([
+      runNode("--dir", dir),
+      runNode("--items", "0", "--dir", path.join(root, "unused"))
+    ])
     assert.strictEqual(refused.code, 1)
     assert.include(
       refused.stderr,
       `${dir} is not empty and was not made by the demo: pass --dir with a new or empty folder`
     )
     assert.deepStrictEqual(fs.readdirSync(dir), ["notes.txt"])
-    const usage = await runNode("--items", "0", "--dir", path.join(root, "unused"))
     assert.strictEqual(usage.code, 2)
     assert.include(usage.stderr, "--items must be at least 1")
   }, 120_000)

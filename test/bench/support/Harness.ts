@@ -79,7 +79,12 @@ export interface ChildResult {
 export const runChild = (
   script: string,
   args: ReadonlyArray<string>,
-  options: { readonly profileDir?: string; readonly profileName?: string } = {}
+  options: {
+    readonly profileDir?: string
+    readonly profileName?: string
+    /** V8 flags for the child (as `npm start` passes `--max-semi-space-size=64`). */
+    readonly nodeFlags?: ReadonlyArray<string>
+  } = {}
 ): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
     const nodeArgs = options.profileDir === undefined ? [] : [
@@ -87,7 +92,13 @@ export const runChild = (
       `--cpu-prof-dir=${options.profileDir}`,
       ...(options.profileName === undefined ? [] : [`--cpu-prof-name=${options.profileName}`])
     ]
-    const child = spawn(process.execPath, [...nodeArgs, "--enable-source-maps", script, ...args], {
+    const child = spawn(process.execPath, [
+      ...nodeArgs,
+      ...(options.nodeFlags ?? []),
+      "--enable-source-maps",
+      script,
+      ...args
+    ], {
       stdio: ["ignore", "pipe", "inherit"]
     })
     let out = ""

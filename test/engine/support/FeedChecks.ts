@@ -160,8 +160,21 @@ export const exportFileOrder = (instance: EmulatorInstance, bucket: string) =>
     }
   })
 
-/** A checkpoint as text, the same for equal checkpoints whatever the key order it was stored with. */
-export const canonical = (checkpoint: Checkpoint.Checkpoint): string => Checkpoint.encode(checkpoint)
+const byText = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0
+
+/**
+ * A checkpoint as text, the same for equal checkpoints whatever order its shards were stored in: `jsonb` keeps an
+ * object's keys in its own order (by length, then bytes), so a checkpoint read back from the database may list its
+ * shard positions and finished shards in another order than the engine's map.
+ */
+export const canonical = (checkpoint: Checkpoint.Checkpoint): string =>
+  Checkpoint.encode({
+    ...checkpoint,
+    capture: {
+      positions: new Map([...checkpoint.capture.positions].sort(([a], [b]) => byText(a, b))),
+      finished: new Set([...checkpoint.capture.finished].sort(byText))
+    }
+  })
 
 const backfillRank = (backfill: Checkpoint.Backfill): ReadonlyArray<number> =>
   backfill._tag === "None" ? [0] : backfill._tag === "Loading" ? [1, backfill.filesDone, backfill.linesDone] : [2]
