@@ -300,6 +300,16 @@ export const run = (
       mode === "always" || (mode === "auto" && (Option.isNone(saved) || checkpoint.backfill._tag === "Loading"))
     )
     if (Option.isSome(saved) && !backfill) yield* checkAge(source, streamArn, saved.value, retentionMs - marginMs)
+    if (Option.isNone(saved) && backfill && sink.holdsItems !== undefined && (yield* sink.holdsItems)) {
+      return yield* new SetupInvalid({
+        requirement: "an empty replica",
+        reason: `${sink.description} already holds items of ${table.tableName}, but there is no checkpoint `
+          + `(${checkpoints.description}): a backfill from scratch never replaces what a replica holds, so items `
+          + `changed or deleted since they were written would stay as they were`,
+        fix: "restore the checkpoint to go on from it; or drop that table, or empty it (with its tombstones in "
+          + "_backstream_tombstones), or pass another with --sink-table, to replicate from scratch"
+      })
+    }
 
     const commit = (events: ReadonlyArray<ChangeEvent>, next: Checkpoint.Checkpoint) =>
       Effect.gen(function* () {

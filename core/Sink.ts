@@ -42,4 +42,11 @@ export class Sink extends Context.Tag("backstream/Sink")<Sink, {
   readonly write: (batch: Batch) => Effect.Effect<void, SinkFailure>
   /** The checkpoint committed with the data, for a transactional sink; none for the others. */
   readonly loadCheckpoint: Effect.Effect<Option.Option<Checkpoint>, SinkFailure>
+  /**
+   * Whether the sink already holds items of the table (rows, or tombstones of deleted ones), once open. The engine
+   * refuses to start a backfill from scratch into such a sink: a snapshot read never replaces what a sink holds (its
+   * version is below every other), so items changed or deleted since would stay stale. Absent when the sink cannot
+   * tell (JSON lines only append).
+   */
+  readonly holdsItems?: Effect.Effect<boolean, SinkFailure>
 }>() {}

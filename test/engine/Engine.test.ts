@@ -212,6 +212,13 @@ describe("Engine: a setup that cannot work stops with an error that says what to
       assert.include(error.message, "KEYS_ONLY; NEW_IMAGE or NEW_AND_OLD_IMAGES is needed")
     }), 30_000)
 
+  it.scopedLive("an OLD_IMAGE stream", () =>
+    Effect.gen(function* () {
+      const error = yield* failure({ viewType: "OLD_IMAGE" })
+      assert.strictEqual(error._tag, "SetupInvalid")
+      assert.include(error.message, "OLD_IMAGE; NEW_IMAGE or NEW_AND_OLD_IMAGES is needed")
+    }), 30_000)
+
   it.scopedLive("PITR off when a backfill is wanted", () =>
     Effect.gen(function* () {
       const error = yield* failure({ pitr: false })

@@ -159,7 +159,20 @@ const story = (db: SqlDatabase.SqlDatabase) =>
         assert.strictEqual(saved[0]?.backfill._tag, "Done")
       })
 
-    return { harness, table, recorded, put, alter, refused, converges, refusedBatch, consistent, streaming, replica }
+    return {
+      harness,
+      table,
+      recorded,
+      run,
+      put,
+      alter,
+      refused,
+      converges,
+      refusedBatch,
+      consistent,
+      streaming,
+      replica
+    }
   })
 
 /** What every refusal's error holds: typed, final, the table named, no password. */
@@ -203,6 +216,34 @@ const refusals = (name: string, database: () => SqlDatabase.SqlDatabase) => {
           RecordedRuns.canonical(lastGood)
         )
         yield* s.consistent
+      }),
+    120_000
+  )
+
+  it.scopedLive(
+    "a replica that holds items but has no checkpoint is refused for a backfill from scratch (SetupInvalid); once "
+      + "emptied, a rerun replicates from scratch and converges",
+    () =>
+      Effect.gen(function* () {
+        const db = database()
+        const s = yield* story(db)
+        yield* s.streaming(6)
+        yield* Effect.promise(() => db.exec(`DELETE FROM _backstream_checkpoints`))
+        const exit = yield* s.run.pipe(Effect.timeout(Duration.seconds(60)), Effect.exit)
+        if (Exit.isSuccess(exit)) return assert.fail("a backfill from scratch into a full replica ran")
+        const failure = Cause.failureOption(exit.cause)
+        assert.isTrue(Option.isSome(failure) && failure.value._tag === "SetupInvalid", Cause.pretty(exit.cause))
+        const message = Option.getOrThrow(failure).message
+        assert.include(message, "already holds items")
+        assert.include(message, "drop that table")
+        assert.include(message, "restore the checkpoint")
+        assert.strictEqual((yield* s.replica).size, 6, "the replica was left as it was")
+
+        // Emptied rather than dropped, so that the replica reads (and the change log's triggers) go on meanwhile.
+        yield* Effect.promise(() => db.exec(`DELETE FROM ${SqlIdentifier.quote(s.table)}`))
+        yield* Effect.promise(() => db.exec(`DELETE FROM _backstream_tombstones`))
+        yield* s.put(good(100))
+        yield* s.converges
       }),
     120_000
   )

@@ -169,6 +169,24 @@ WHERE table_arn = $1 AND sink_table = $2`,
     return Option.some(decoded.right)
   })
 
+  const holdsItems = Effect.gen(function* () {
+    const state = yield* requireOpen
+    const tombstones = SqlIdentifier.qualified({ schema: state.layout.table.schema, name: SqlTable.TOMBSTONES })
+    const rows = yield* Effect.tryPromise({
+      try: () =>
+        client.query(
+          `SELECT EXISTS (SELECT 1 FROM ${SqlIdentifier.qualified(state.layout.table)}) AS held${
+            state.layout.deletes === "hard"
+              ? `, EXISTS (SELECT 1 FROM ${tombstones} WHERE sink_table = $1) AS buried`
+              : ""
+          }`,
+          state.layout.deletes === "hard" ? [state.sinkTable] : []
+        ),
+      catch: failure("cannot tell whether the table holds rows")
+    })
+    return rows[0]?.held === true || rows[0]?.buried === true
+  })
+
   return {
     get description() {
       return description()
@@ -176,6 +194,7 @@ WHERE table_arn = $1 AND sink_table = $2`,
     transactional: true,
     open,
     write,
-    loadCheckpoint
+    loadCheckpoint,
+    holdsItems
   } satisfies Sink["Type"]
 }

@@ -38,6 +38,7 @@ export const sinkWrites = <E, R>(
         transactional: real.transactional,
         open: real.open,
         loadCheckpoint: real.loadCheckpoint,
+        ...(real.holdsItems === undefined ? {} : { holdsItems: real.holdsItems }),
         write: (batch) => Effect.zipRight(Effect.sync(() => onWrite(batch)), real.write(batch))
       }))
   ).pipe(Layer.provide(sink))

@@ -104,6 +104,7 @@ const sinkHook = <E, R>(
         transactional: real.transactional,
         open: real.open,
         loadCheckpoint: real.loadCheckpoint,
+        ...(real.holdsItems === undefined ? {} : { holdsItems: real.holdsItems }),
         write: (batch) => Effect.zipRight(onWrite(batch), real.write(batch))
       }))
   ).pipe(Layer.provide(sink))
