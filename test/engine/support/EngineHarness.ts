@@ -94,7 +94,7 @@ export const make = (overrides: Partial<EmulatorConfig.EmulatorConfig> = {}) =>
       )
 
     const setup = (options: {
-      readonly viewType?: "NEW_AND_OLD_IMAGES" | "NEW_IMAGE" | "KEYS_ONLY"
+      readonly viewType?: "NEW_AND_OLD_IMAGES" | "NEW_IMAGE" | "OLD_IMAGE" | "KEYS_ONLY"
       readonly stream?: boolean
       readonly pitr?: boolean
       readonly bucket?: boolean
