@@ -635,33 +635,29 @@ const runBackfill = (context: BackfillContext) =>
     const manifest = yield* ExportReader.openManifest(completed.exportManifest, options.exportReading)
     const itemsTotal = ExportLoad.itemsDone(manifest, { filesDone: manifest.files.length, linesDone: 0 })
     let items = ExportLoad.itemsDone(manifest, loading)
-    yield* ExportLoad.batches(manifest, loading, {
+    yield* ExportLoad.forEachBatch(manifest, loading, {
       keySchema: table.keySchema,
       concurrency: options.exportConcurrency ?? 4,
       batchSize: options.backfillBatch ?? 1000,
       ...options.exportReading
-    }).pipe(
-      Stream.runForEach(({ events, filesDone, linesDone }) =>
-        Effect.gen(function* () {
-          items += events.length
-          checkpoint = { ...checkpoint, backfill: { ...loading, filesDone, linesDone } }
-          yield* context.commit(events, checkpoint)
-          yield* Ref.update(counters.snapshot, (n) =>
-            n + events.length)
-          yield* Metric.set(exportItemsLoaded, items)
-          yield* Metric.set(exportItemsTotal, itemsTotal)
-          yield* report({
-            _tag: "ExportLoading",
-            exportArn: completed.exportArn,
-            filesDone,
-            filesTotal: manifest.files.length,
-            items,
-            itemsTotal
-          })
+    }, ({ events, filesDone, linesDone }) =>
+      Effect.gen(function* () {
+        items += events.length
+        checkpoint = { ...checkpoint, backfill: { ...loading, filesDone, linesDone } }
+        yield* context.commit(events, checkpoint)
+        yield* Ref.update(counters.snapshot, (n) =>
+          n + events.length)
+        yield* Metric.set(exportItemsLoaded, items)
+        yield* Metric.set(exportItemsTotal, itemsTotal)
+        yield* report({
+          _tag: "ExportLoading",
+          exportArn: completed.exportArn,
+          filesDone,
+          filesTotal: manifest.files.length,
+          items,
+          itemsTotal
         })
-      ),
-      Effect.raceFirst(spoolFailure)
-    )
+      })).pipe(Effect.raceFirst(spoolFailure))
     checkpoint = { ...checkpoint, backfill: { _tag: "Done", exportArn: completed.exportArn, exportTimeMs } }
     yield* context.commit([], checkpoint)
 

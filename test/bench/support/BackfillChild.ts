@@ -1,6 +1,6 @@
 /**
  * A backfill in a process of its own: the engine's load path (`ExportLoad.batches`: the export reader through
- * `LocalObjectStore`, batches of `batch` snapshot events, the next read while one is applied) into a SQL sink, each
+ * `LocalObjectStore`, batches of `batch` snapshot events, each batch one chunk of the stream) into a SQL sink, each
  * batch written with its checkpoint as the engine writes it. The sink is opened (and its table created) before the
  * measurement starts.
  *
@@ -10,7 +10,7 @@
  *
  * Usage: node BackfillChild.mjs <read|pglite|postgres> <dir|url|-> <bucket folder> <summary key> <table> [batch]
  */
-import { Effect, type Scope, Stream } from "effect"
+import { Effect, type Scope } from "effect"
 import * as LocalObjectStore from "../../../adapters/node/LocalObjectStore.ts"
 import * as NodeGzip from "../../../adapters/node/NodeGzip.ts"
 import * as NodeMd5 from "../../../adapters/node/NodeMd5.ts"
@@ -51,24 +51,21 @@ const program = Effect.gen(function* () {
     measure(() => {
       let items = 0
       return Effect.runPromise(
-        ExportLoad.batches(manifest, { filesDone: 0, linesDone: 0 }, {
+        ExportLoad.forEachBatch(manifest, { filesDone: 0, linesDone: 0 }, {
           keySchema,
           concurrency: 4,
-          batchSize: batch === undefined ? 5000 : Number(batch),
+          batchSize: batch === undefined ? 1000 : Number(batch),
           decompress: NodeGzip.decompress,
           md5: NodeMd5.md5
-        }).pipe(
-          Stream.runForEach(({ events, filesDone, linesDone }) => {
-            items += events.length
-            const checkpoint: Checkpoint.Checkpoint = {
-              ...initial,
-              backfill: { _tag: "Loading", exportArn, exportTimeMs: 0, filesDone, linesDone },
-              savedAtMs: items
-            }
-            return sink === undefined ? Effect.void : sink.write({ events, checkpoint })
-          }),
-          Effect.provide(context)
-        )
+        }, ({ events, filesDone, linesDone }) => {
+          items += events.length
+          const checkpoint: Checkpoint.Checkpoint = {
+            ...initial,
+            backfill: { _tag: "Loading", exportArn, exportTimeMs: 0, filesDone, linesDone },
+            savedAtMs: items
+          }
+          return sink === undefined ? Effect.void : sink.write({ events, checkpoint })
+        }).pipe(Effect.provide(context))
       ).then(() => ({ items }))
     })
   )
