@@ -11,7 +11,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { source } from "../crash/support/Cli.ts"
+import { source } from "../support/CliProcess.ts"
 import * as CrashLoop from "../crash/support/CrashLoop.ts"
 import { PHASES } from "../crash/support/EngineRun.ts"
 import * as Replicas from "../crash/support/Replicas.ts"

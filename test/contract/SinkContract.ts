@@ -13,14 +13,15 @@ import type { ChangeEvent } from "../../core/ChangeEvent.ts"
 import * as Checkpoint from "../../core/Checkpoint.ts"
 import * as DynamoJson from "../../core/DynamoJson.ts"
 import type { SinkFailure } from "../../core/Errors.ts"
-import * as ItemKey from "../../core/ItemKey.ts"
 import type { KeySchema } from "../../core/ItemKey.ts"
 import { Sink, type SourceTable } from "../../core/Sink.ts"
-import * as Version from "../../core/Version.ts"
 import * as SqlIdentifier from "../../adapters/sinks/internal/SqlIdentifier.ts"
 import type { SqlOptions } from "../../adapters/sinks/SqlOptions.ts"
+import * as ReplicaModel from "../support/ReplicaModel.ts"
+import { columnsOf, model, type Rows } from "../support/ReplicaModel.ts"
 
-export type Rows = ReadonlyArray<Record<string, unknown>>
+// Reading a destination back lives apart, free of the test framework: the bench reads replicas too.
+export { columnsOf, model, type Rows }
 
 export interface SinkTarget {
   /** A new, empty destination: a file, a table name. */
@@ -81,21 +82,6 @@ export const checkpointOf = (source: SourceTable, n: number): Checkpoint.Checkpo
   savedAtMs: T0 + n
 })
 
-/** The model: events folded with the version rule. */
-export const model = (schema: KeySchema, events: ReadonlyArray<ChangeEvent>): Map<string, Item> => {
-  const held = new Map<string, { version: string; item: Item | undefined }>()
-  for (const event of events) {
-    const image = event.newImage ?? event.oldImage ?? event.key!
-    const k = ItemKey.encode(schema, image)
-    const version = Version.of(event)
-    if (!Version.isNewer(version, held.get(k)?.version)) continue
-    held.set(k, { version, item: event.op === "d" ? undefined : event.newImage })
-  }
-  const out = new Map<string, Item>()
-  for (const [k, { item }] of held) if (item !== undefined) out.set(k, item)
-  return out
-}
-
 const withoutNulls = (item: Item): Item => new Map([...item].filter(([, value]) => value._tag !== "NULL"))
 
 const show = (items: ReadonlyMap<string, Item>) =>
@@ -110,86 +96,9 @@ export const assertSameItems = (actual: ReadonlyMap<string, Item>, expected: Rea
 // ---------------------------------------------------------------------------------------------------------------
 // Reading a destination back
 
-const decodeLines = async (text: string): Promise<ReadonlyArray<ChangeEvent>> => {
-  const { decode } = await import("../../core/Envelope.ts")
-  return text.split("\n").filter((line) => line !== "").map((line) => {
-    const decoded = decode(line)
-    if (decoded._tag === "Left") throw new Error(`bad line ${line}: ${decoded.left.message}`)
-    return decoded.right
-  })
-}
-
-/** The columns of a table with their types. */
-export const columnsOf = async (target: SinkTarget, table: string, schema = "public") =>
-  (await target.sql!(
-    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
-     JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-    [schema, table]
-  )).map((row) => ({ name: String(row.name), type: String(row.type) }))
-
-const BOOKKEEPING = new Set(["_backstream_version", "_backstream_updated_at"])
-
-const fromHex = (text: string) => Uint8Array.from(text.slice(2).match(/../g) ?? [], (byte) => parseInt(byte, 16))
-
-const fromColumn = (type: string, text: string): AttributeValue => {
-  switch (type) {
-    case "text":
-      return AV.s(text)
-    case "numeric":
-      return AV.n(text)
-    case "bytea":
-      return AV.b(fromHex(text))
-    case "boolean":
-      return AV.bool(text === "true")
-    case "jsonb":
-      return DynamoJson.decodeValueUnsafe(JSON.parse(text))
-    default:
-      throw new Error(`unexpected column type ${type}`)
-  }
-}
-
-/**
- * The items a destination holds. `attributes`: the attribute names the test used, to map columns back to names.
- * Soft-deleted rows are left out.
- */
-export const read = async (
-  target: SinkTarget,
-  destination: string,
-  schema: KeySchema,
-  attributes: Iterable<string>
-): Promise<Map<string, Item>> => {
-  if (target.text !== undefined) return model(schema, await decodeLines(await target.text(destination)))
-  const names = new Map<string, string>()
-  for (const name of [...attributes, ...ItemKey.names(schema)]) names.set(SqlIdentifier.column(name), name)
-  const columns = await columnsOf(target, destination)
-  const rows = await target.sql!(
-    `SELECT ${columns.map((c, i) => `${SqlIdentifier.quote(c.name)}::text AS c${i}`).join(", ")} FROM ${
-      SqlIdentifier.quote(destination)
-    }`
-  )
-  const out = new Map<string, Item>()
-  for (const row of rows) {
-    const item = new Map<string, AttributeValue>()
-    let deleted = false
-    columns.forEach((column, i) => {
-      const text = row[`c${i}`]
-      if (text === null || text === undefined) return
-      if (column.name === "_backstream_deleted") deleted = text === "true"
-      else if (column.name === "_backstream_item") {
-        for (const [name, value] of DynamoJson.decodeItemUnsafe(JSON.parse(String(text)))) item.set(name, value)
-      } else if (column.name === "_backstream_other") {
-        for (const [name, value] of DynamoJson.decodeItemUnsafe(JSON.parse(String(text)))) item.set(name, value)
-      } else if (!BOOKKEEPING.has(column.name)) {
-        const name = names.get(column.name)
-        if (name === undefined) throw new Error(`column ${column.name} of no attribute the test knows`)
-        item.set(name, fromColumn(column.type, String(text)))
-      }
-    })
-    if (!deleted) out.set(ItemKey.encode(schema, item), item)
-  }
-  return out
-}
+/** The items a destination holds (soft-deleted rows left out): {@link ReplicaModel.read} on a sink target. */
+export const read = (target: SinkTarget, destination: string, schema: KeySchema, attributes: Iterable<string>) =>
+  ReplicaModel.read(target, destination, schema, attributes)
 
 const attributeNames = (events: ReadonlyArray<ChangeEvent>) => {
   const names = new Set<string>()

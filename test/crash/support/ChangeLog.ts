@@ -15,8 +15,8 @@ import * as ItemKey from "../../../core/ItemKey.ts"
 import * as SequenceNumber from "../../../core/SequenceNumber.ts"
 import * as Version from "../../../core/Version.ts"
 import * as SqlIdentifier from "../../../adapters/sinks/internal/SqlIdentifier.ts"
-import { KEY_SCHEMA } from "./Cli.ts"
-import type { Query } from "./ReplicaRead.ts"
+import { KEY_SCHEMA } from "../../support/CliProcess.ts"
+import type { Query } from "../../support/ReplicaModel.ts"
 
 export interface SqlLog {
   /** Rows written (inserts and updates of the replica, tombstones raised). */

@@ -15,7 +15,7 @@
 import { performance } from "node:perf_hooks"
 import type { Item } from "../../../core/AttributeValue.ts"
 import * as AV from "../../../core/AttributeValue.ts"
-import type { Source } from "./Cli.ts"
+import type { Source } from "../../support/CliProcess.ts"
 import * as EngineRun from "./EngineRun.ts"
 import type { Phase, ProgressLine } from "./EngineRun.ts"
 import type { Replica } from "./Replicas.ts"

@@ -3,7 +3,7 @@
  * they come, the phase they show, and a SIGKILL.
  */
 import { performance } from "node:perf_hooks"
-import { type Finished, type Running, spawnCli } from "./Cli.ts"
+import { type Finished, type Running, spawnCli } from "../../support/CliProcess.ts"
 
 /** The engine's phases, as the crash loop counts its kills. */
 export type Phase = "waiting" | "loading" | "draining" | "streaming"
@@ -52,7 +52,7 @@ let exitHook = false
 
 export const start = (args: ReadonlyArray<string>, cwd: string): EngineRun => {
   const startedMs = performance.now()
-  const running = spawnCli(["run", ...args, "--log-format", "json"], cwd)
+  const running = spawnCli(["run", ...args, "--log-format", "json"], { cwd, stdout: "ignore" })
   alive.add(running)
   if (!exitHook) {
     exitHook = true

@@ -11,8 +11,8 @@ import * as PgliteSink from "../../../adapters/sinks/PgliteSink.ts"
 import type { Item } from "../../../core/AttributeValue.ts"
 import * as Checkpoint from "../../../core/Checkpoint.ts"
 import * as ChangeLog from "./ChangeLog.ts"
-import { KEY_SCHEMA, readEvents } from "./Cli.ts"
-import * as ReplicaRead from "./ReplicaRead.ts"
+import { KEY_SCHEMA, readEvents, replayFile } from "../../support/CliProcess.ts"
+import * as ReplicaModel from "../../support/ReplicaModel.ts"
 import { ATTRIBUTES } from "./Workload.ts"
 
 export interface LogReport {
@@ -42,11 +42,11 @@ const sqlReplica = (
   name: string,
   flags: ReadonlyArray<string>,
   table: string,
-  withDatabase: <A>(use: (query: ReplicaRead.Query) => Promise<A>) => Promise<A>,
+  withDatabase: <A>(use: (query: ReplicaModel.Query) => Promise<A>) => Promise<A>,
   prepare: () => Promise<void> = async () => undefined
 ): Replica => {
   // The table made as the sink makes it, before the first run, so that the log sees every write.
-  const makeTable = (query: ReplicaRead.Query) =>
+  const makeTable = (query: ReplicaModel.Query) =>
     SqlTable.prepare({ query }, {
       table: SqlIdentifier.defaultTable(table),
       mode: "columns",
@@ -65,7 +65,7 @@ const sqlReplica = (
       })
     },
     afterKill: async () => undefined,
-    items: () => withDatabase((query) => ReplicaRead.readSql(query, table, ATTRIBUTES)),
+    items: () => withDatabase((query) => ReplicaModel.read({ sql: query }, table, KEY_SCHEMA, ATTRIBUTES)),
     log: () =>
       withDatabase(async (query) => {
         const log = await ChangeLog.readSqlLog(query)
@@ -142,7 +142,7 @@ export const jsonl = (file: string): Replica => {
       if (decoded._tag === "Left") throw new Error(`${checkpointFile}: ${decoded.left.message}`)
       checkpoints.push(decoded.right)
     },
-    items: async () => ReplicaRead.model(readEvents(file)),
+    items: async () => replayFile(file),
     log: async () => {
       const checked = ChangeLog.checkJsonl(readEvents(file), starts, checkpoints)
       return { changes: checked.lines, duplicates: checked.resent, problems: checked.problems }
