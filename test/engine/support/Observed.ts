@@ -23,10 +23,10 @@ export const checkpointLoads = <E, R>(
       }))
   ).pipe(Layer.provide(store))
 
-/** Hears every batch the engine asks the sink to write, before the write. */
+/** Hears every batch the engine asks the sink to write, before the write (an effect it returns runs first). */
 export const sinkWrites = <E, R>(
   sink: Layer.Layer<Sink, E, R>,
-  onWrite: (batch: Batch) => void
+  onWrite: (batch: Batch) => unknown
 ): Layer.Layer<Sink, E, R> =>
   Layer.effect(
     Sink,
@@ -39,7 +39,14 @@ export const sinkWrites = <E, R>(
         open: real.open,
         loadCheckpoint: real.loadCheckpoint,
         ...(real.holdsItems === undefined ? {} : { holdsItems: real.holdsItems }),
-        write: (batch) => Effect.zipRight(Effect.sync(() => onWrite(batch)), real.write(batch))
+        write: (batch) =>
+          Effect.zipRight(
+            Effect.suspend(() => {
+              const heard = onWrite(batch)
+              return Effect.isEffect(heard) ? Effect.asVoid(heard as Effect.Effect<unknown>) : Effect.void
+            }),
+            real.write(batch)
+          )
       }))
   ).pipe(Layer.provide(sink))
 

@@ -13,7 +13,6 @@ import * as FolderSpool from "../../../adapters/node/FolderSpool.ts"
 import * as JsonlSink from "../../../adapters/sinks/JsonlSink.ts"
 import type * as Capture from "../../../core/Capture.ts"
 import * as Checkpoint from "../../../core/Checkpoint.ts"
-import { Sink } from "../../../core/Sink.ts"
 import * as Engine from "../../../core/Engine.ts"
 import * as ObjectStoreSpool from "../../../core/ObjectStoreSpool.ts"
 import { Spool } from "../../../core/Spool.ts"
@@ -23,6 +22,7 @@ import * as EngineHarness from "../../engine/support/EngineHarness.ts"
 import * as FeedChecks from "../../engine/support/FeedChecks.ts"
 import * as StreamLog from "../../engine/support/StreamLog.ts"
 import { converged, until } from "../../engine/support/Waits.ts"
+import * as Observed from "../../engine/support/Observed.ts"
 
 export type Phase = "waiting" | "loading" | "draining" | "streaming"
 
@@ -88,26 +88,6 @@ const quick = {
   batch: { maxEvents: 50, maxDelay: "10 millis" },
   backfillBatch: 7
 } as const
-
-/** Hears every sink write, before it is made, with an effect. */
-const sinkHook = <E, R>(
-  sink: Layer.Layer<Sink, E, R>,
-  onWrite: (batch: Sink["Type"] extends { write: (b: infer B) => unknown } ? B : never) => Effect.Effect<void>
-) =>
-  Layer.effect(
-    Sink,
-    Effect.map(Sink, (real) =>
-      Sink.of({
-        get description() {
-          return real.description
-        },
-        transactional: real.transactional,
-        open: real.open,
-        loadCheckpoint: real.loadCheckpoint,
-        ...(real.holdsItems === undefined ? {} : { holdsItems: real.holdsItems }),
-        write: (batch) => Effect.zipRight(onWrite(batch), real.write(batch))
-      }))
-  ).pipe(Layer.provide(sink))
 
 /** Hears every spool append once it is durable. */
 const spoolHook = <E, R>(
@@ -190,7 +170,7 @@ export const play = (cell: Cell) =>
       : ObjectStoreSpool.layer({ prefix: "spool" }).pipe(Layer.provide(harness.sources()), Layer.orDie)
     const layers = Layer.mergeAll(
       harness.sources(),
-      sinkHook(JsonlSink.layer({ path: output }), (batch) =>
+      Observed.sinkWrites(JsonlSink.layer({ path: output }), (batch) =>
         batch.checkpoint.backfill._tag === "Done" && batch.events.length === 0 ? injectOnce("draining") : Effect.void),
       FileCheckpointStore.layer({ file: checkpointFile }),
       spoolHook(spool, (elements) => {
