@@ -119,7 +119,7 @@ const checkKey = (winner: Winner) => {
 }
 
 /** A value as the text of its column's kind (jsonb as its JSON text), or `undefined` when the column does not hold it. */
-const columnText = (kind: ColumnKind | undefined, value: AttributeValue): string | undefined => {
+const columnText = (kind: ColumnKind, value: AttributeValue): string | undefined => {
   switch (kind) {
     case "text":
       return value._tag === "S" ? value.value : undefined
@@ -134,8 +134,6 @@ const columnText = (kind: ColumnKind | undefined, value: AttributeValue): string
           || value._tag === "BS"
         ? DynamoJsonText.ofValue(value)
         : undefined
-    case undefined:
-      return undefined
   }
 }
 
@@ -151,6 +149,8 @@ interface Field {
   readonly name: string
   readonly type: string
   readonly json: boolean
+  /** For an attribute column's field: the column's place in the layout and the kind of value it holds. */
+  readonly column?: { readonly index: number; readonly kind: ColumnKind }
 }
 
 const keyFieldsOf = (layout: Layout): Array<Field> => [
@@ -167,7 +167,9 @@ const upsertFieldsOf = (layout: Layout): Array<Field> => {
     return fields
   }
   layout.columns.forEach((c, i) => {
-    if (c.kind !== undefined) fields.push({ name: `c${i}`, type: c.kind, json: c.kind === "jsonb" })
+    if (c.kind !== undefined) {
+      fields.push({ name: `c${i}`, type: c.kind, json: c.kind === "jsonb", column: { index: i, kind: c.kind } })
+    }
   })
   fields.push({ name: "o", type: "jsonb", json: true })
   return fields
@@ -284,7 +286,7 @@ export const plan = (
   // A column's field: its place in the row (columns of a type that holds nothing have none).
   const fieldOfColumn: Array<number> = []
   upsertFields.forEach((f, i) => {
-    if (f.name.startsWith("c")) fieldOfColumn[Number(f.name.slice(1))] = i
+    if (f.column !== undefined) fieldOfColumn[f.column.index] = i
   })
   const attributeField = new Map<string, number>()
 
@@ -318,7 +320,7 @@ export const plan = (
         f = columns[i]!.kind === undefined ? -1 : fieldOfColumn[i]!
         attributeField.set(name, f)
       }
-      const text = f < 0 ? undefined : columnText(upsertFields[f]!.type as ColumnKind, value)
+      const text = f < 0 ? undefined : columnText(upsertFields[f]!.column!.kind, value)
       if (text !== undefined) row[f] = text
       else {
         if (name.includes("\0")) throw nulFailure(winner.key, `the name of the attribute ${JSON.stringify(name)}`)
