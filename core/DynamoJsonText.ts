@@ -10,11 +10,8 @@
 import type { AttributeValue, Item } from "./AttributeValue.ts"
 import * as Base64 from "./Base64.ts"
 
-const strings = (values: ReadonlyArray<string>): string => {
-  let out = "["
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? "" : ",") + JSON.stringify(values[i])
-  return out + "]"
-}
+// JSON.stringify writes an array of strings as it is written here, natively.
+const strings = (values: ReadonlyArray<string>): string => JSON.stringify(values)
 
 /** A value as DynamoDB JSON text: `{"S":"…"}`, `{"M":{…}}`… */
 export const ofValue = (value: AttributeValue): string => {
@@ -50,11 +47,9 @@ export const ofValue = (value: AttributeValue): string => {
 
 /** An item (or a map's content) as DynamoDB JSON text: `{"name":{"S":"…"},…}`. */
 export const ofItem = (item: Item): string => {
-  let out = "{"
-  let first = true
-  for (const [name, value] of item) {
-    out += (first ? "" : ",") + JSON.stringify(name) + ":" + ofValue(value)
-    first = false
-  }
-  return out + "}"
+  let out = ""
+  item.forEach((value, name) => {
+    out += (out === "" ? "{" : ",") + JSON.stringify(name) + ":" + ofValue(value)
+  })
+  return out === "" ? "{}" : out + "}"
 }

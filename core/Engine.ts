@@ -83,9 +83,9 @@ export interface Options {
   /** Sink batches: at most `maxEvents` events, written at least every `maxDelay` (default 1000, 1 second). */
   readonly batch?: { readonly maxEvents?: number; readonly maxDelay?: Duration.DurationInput }
   /**
-   * Backfill batches: at most this many snapshot reads (default 1000). A batch stays in memory until the sink has it;
-   * with a young generation large enough to hold two (Node's `--max-semi-space-size=64`, as `npm start` runs), batches
-   * die young, and the garbage collector copies nothing.
+   * Backfill batches: at most this many snapshot reads (default 2000), each committed with its checkpoint. A batch
+   * stays in memory until the sink has it; the export reader's snapshot reads are light (their line, their key: the
+   * item is made only if a sink asks for it), so two batches in memory cost a few megabytes.
    */
   readonly backfillBatch?: number
   /** `forever` (default): follow the stream until interrupted; `caught-up`: stop when the stream is read to now. */
@@ -638,7 +638,7 @@ const runBackfill = (context: BackfillContext) =>
     yield* ExportLoad.forEachBatch(manifest, loading, {
       keySchema: table.keySchema,
       concurrency: options.exportConcurrency ?? 4,
-      batchSize: options.backfillBatch ?? 1000,
+      batchSize: options.backfillBatch ?? 2000,
       ...options.exportReading
     }, ({ events, filesDone, linesDone }) =>
       Effect.gen(function* () {

@@ -13,7 +13,7 @@ import { equals, type Item } from "./AttributeValue.ts"
 import type { ChangeEvent, Op } from "./ChangeEvent.ts"
 import * as DynamoJson from "./DynamoJson.ts"
 import { ExportLineInvalid, InvalidAttributeValue } from "./Errors.ts"
-import { fullExportItem } from "./internal/itemText.ts"
+import { checkFullExportItem, fullExportItem } from "./internal/itemText.ts"
 import * as ItemKey from "./ItemKey.ts"
 
 /** What a line's decoding needs to know about its export and file. */
@@ -70,13 +70,68 @@ const snapshotRead = (newImage: Item, line: number, context: LineContext): Chang
   return { op: "r", key: key.right, newImage, timestampMs: context.exportTimeMs, position }
 }
 
+let lastSchema: ItemKey.KeySchema | undefined
+let lastNames: ReadonlyArray<string> = []
+const keyNamesOf = (schema: ItemKey.KeySchema): ReadonlyArray<string> => {
+  if (schema !== lastSchema) {
+    lastSchema = schema
+    lastNames = ItemKey.names(schema)
+  }
+  return lastNames
+}
+
+// Where the events made by `lazySnapshotRead` keep their line: a property that is not enumerable, so that comparing,
+// copying or printing an event never sees it.
+const ITEM_TEXT = Symbol("backstream/ExportLine/itemText")
+
+/**
+ * A full export's event whose line the fast path checked: its key is made, its item only when first asked for (most
+ * sinks of a backfill never ask: see {@link itemText}).
+ */
+const lazySnapshotRead = (
+  text: string,
+  keyAttributes: Item,
+  line: number,
+  context: LineContext & { readonly keySchema: ItemKey.KeySchema }
+): ChangeEvent => {
+  const key = ItemKey.fromItem(context.keySchema, keyAttributes)
+  if (Either.isLeft(key)) throw invalid(context, line, "$.Item", key.left.reason)
+  let item: Item | undefined
+  const event: ChangeEvent = {
+    op: "r",
+    key: key.right,
+    get newImage() {
+      return item ??= fullExportItem(text)!
+    },
+    timestampMs: context.exportTimeMs,
+    position: { _tag: "Export", exportArn: context.exportArn, file: context.file, line }
+  }
+  return Object.defineProperty(event, ITEM_TEXT, { value: text })
+}
+
+/**
+ * The text of a full export's line that an event was read from, when the reader's fast path took it: DynamoDB JSON
+ * as AWS writes it (`{"Item":{…}}`), compact, without escapes or control characters in its strings, every value
+ * checked. A sink that writes text can take the values' text from it rather than from the item. `undefined` for any
+ * other event.
+ */
+export const itemText = (event: ChangeEvent): string | undefined =>
+  (event as { readonly [ITEM_TEXT]?: string })[ITEM_TEXT]
+
 /**
  * Decodes a line's text. A full export's line as AWS writes it takes a fast path straight from the text to the
- * values; any other line, valid or not, is parsed with `JSON.parse` and decoded by {@link decodeUnsafe}: both give
- * the same event. Throws {@link ExportLineInvalid} naming the file, the line and the JSON path.
+ * values (with the table's key schema, the line is only checked, and its item made when first asked for); any other
+ * line, valid or not, is parsed with `JSON.parse` and decoded by {@link decodeUnsafe}: all give the same event. Throws
+ * {@link ExportLineInvalid} naming the file, the line and the JSON path.
  */
 export const decodeTextUnsafe = (text: string, line: number, context: LineContext): ChangeEvent => {
   if (context.type === "FULL_EXPORT") {
+    if (context.keySchema !== undefined) {
+      const keyAttributes = checkFullExportItem(text, keyNamesOf(context.keySchema))
+      if (keyAttributes !== undefined) {
+        return lazySnapshotRead(text, keyAttributes, line, context as LineContext & { keySchema: ItemKey.KeySchema })
+      }
+    }
     const item = fullExportItem(text)
     if (item !== undefined) return snapshotRead(item, line, context)
   }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Chunk, Effect, Either, Option, type Scope, Stream } from "effect"
+import { Chunk, Effect, Either, type Scope, Stream } from "effect"
 import * as Base64 from "./Base64.ts"
 import type { ChangeEvent } from "./ChangeEvent.ts"
 import * as Decompressor from "./Decompressor.ts"
@@ -45,10 +45,6 @@ export interface ReadOptions {
 }
 
 const DEFAULT_CONCURRENCY = 4
-
-// Events are decoded and emitted this many at a time: few enough that those waiting to be consumed when the garbage
-// collector runs are cheap to keep, many enough that the stream's cost per chunk does not show.
-const BATCH = 128
 
 /**
  * Reads and checks an export's manifests: the summary at `summaryKey`, then the file list it names (checked against
@@ -225,16 +221,18 @@ const lineDecoder = (
 }
 
 /**
- * A data file's events from its body, in line order, then the MD5 and item-count checks. Each pull reads one chunk
- * of decompressed bytes and decodes it in a plain loop: the bytes never travel through the stream, only the events.
+ * Hands a data file's events to `handle`, in line order, the events of each read of decompressed bytes at once (a few
+ * hundred), then checks the MD5 and the item count. A bad line fails the effect after the events before it are
+ * handled. Effect runs once a read, not once an event: this loop is the hot path of a backfill.
  */
-const dataFileEvents = (
+const decodeDataFile = <E, R>(
   manifest: ExportManifest.ExportManifest,
   file: ExportManifest.DataFile,
   body: ReadableStream<Uint8Array>,
-  options: ReadOptions
-): Stream.Stream<ChangeEvent, ExportError> =>
-  Stream.unwrapScoped(Effect.gen(function* () {
+  options: ReadOptions,
+  handle: (events: ReadonlyArray<ChangeEvent>) => Effect.Effect<void, E, R>
+): Effect.Effect<void, ExportError | E, R> =>
+  Effect.scoped(Effect.gen(function* () {
     const hasher = (options.md5 ?? Md5.md5)()
     const hashed = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
@@ -249,31 +247,59 @@ const dataFileEvents = (
       (reader) => Effect.promise(() => reader.cancel().catch(() => {}))
     )
     const lines = lineDecoder(manifest, file, options, hasher)
-    let ended = false
-    const decoded = (read: ReadableStreamReadResult<Uint8Array> | undefined) => {
-      try {
-        if (read !== undefined) {
-          if (read.done) {
-            ended = true
-            return Effect.succeed(Chunk.unsafeFromArray(lines.end()))
-          }
-          lines.feed(read.value)
-        }
-        return Effect.succeed(Chunk.unsafeFromArray(lines.decode(BATCH)))
-      } catch (error) {
-        return Effect.fail(Option.some(error as ExportError))
-      }
-    }
     const read = Effect.tryPromise({
       try: () => reader.read(),
-      catch: (cause) =>
-        Option.some<ExportError>(new ExportFileUnreadable({ file: file.dataFileS3Key, reason: reasonOf(cause) }))
+      catch: (cause) => new ExportFileUnreadable({ file: file.dataFileS3Key, reason: reasonOf(cause) })
     })
-    const pull = Effect.suspend(() =>
-      lines.waiting() ? decoded(undefined) : ended ? Effect.fail(Option.none()) : Effect.flatMap(read, decoded)
-    )
-    return Stream.repeatEffectChunkOption(pull)
+    const decoded = (step: () => ReadonlyArray<ChangeEvent>) =>
+      Effect.try({ try: step, catch: (error) => error as ExportError })
+    for (;;) {
+      const next = yield* read
+      if (next.done) break
+      lines.feed(next.value)
+      while (lines.waiting()) {
+        const events = yield* decoded(() => lines.decode(Number.POSITIVE_INFINITY))
+        if (events.length > 0) yield* handle(events)
+      }
+    }
+    const last = yield* decoded(lines.end)
+    if (last.length > 0) yield* handle(last)
   }))
+
+/**
+ * Hands the events of an export's data files to `handle`, in manifest order and line order, a few hundred at a time
+ * (never an empty array), while the next files are opened ahead. The plain-loop form of {@link readFiles}: what a
+ * backfill uses, as Effect's per-element stream machinery costs more than decoding itself on millions of items.
+ * A file's checks (MD5, item count) fail the effect after its events are handled, so a caller must treat a file as
+ * applied only once the next one starts or the effect succeeds.
+ */
+export const forEachChunk = <E, R>(
+  manifest: ExportManifest.ExportManifest,
+  options: ReadOptions,
+  handle: (events: ReadonlyArray<ChangeEvent>, file: ExportManifest.DataFile) => Effect.Effect<void, E, R>
+): Effect.Effect<void, ExportError | E, ObjectStore | R> =>
+  openAhead(
+    manifest.files,
+    Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY),
+    openDataFile,
+    (body, file) => Stream.fromEffect(decodeDataFile(manifest, file, body, options, (events) => handle(events, file)))
+  ).pipe(Stream.runDrain)
+
+/** {@link forEachChunk} as a stream, pulled chunk by chunk (a few chunks buffered). */
+const streamOf = <E, R>(
+  run: (handle: (events: ReadonlyArray<ChangeEvent>) => Effect.Effect<void>) => Effect.Effect<void, E, R>
+): Stream.Stream<ChangeEvent, E, R> =>
+  Stream.asyncScoped<ChangeEvent, E, R>(
+    (emit) =>
+      run((events) => Effect.promise(() => emit.chunk(Chunk.unsafeFromArray(events as Array<ChangeEvent>)))).pipe(
+        Effect.matchCauseEffect({
+          onFailure: (cause) => Effect.promise(() => emit.halt(cause)),
+          onSuccess: () => Effect.promise(() => emit.end())
+        }),
+        Effect.forkScoped
+      ),
+    { bufferSize: 2, strategy: "suspend" }
+  )
 
 /**
  * Reads one data file of an export: its events in line order, then the MD5 and item-count checks. Events are
@@ -285,7 +311,9 @@ export const readDataFile = (
   file: ExportManifest.DataFile,
   options: ReadOptions = {}
 ): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
-  Stream.unwrapScoped(Effect.map(openDataFile(file), (body) => dataFileEvents(manifest, file, body, options)))
+  streamOf((handle) =>
+    Effect.scoped(Effect.flatMap(openDataFile(file), (body) => decodeDataFile(manifest, file, body, options, handle)))
+  )
 
 /**
  * Reads a whole export: its manifests, then every data file in manifest order, the next ones opened ahead.
@@ -305,10 +333,4 @@ export const read = (
 export const readFiles = (
   manifest: ExportManifest.ExportManifest,
   options: ReadOptions = {}
-): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
-  openAhead(
-    manifest.files,
-    Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY),
-    openDataFile,
-    (body, file) => dataFileEvents(manifest, file, body, options)
-  )
+): Stream.Stream<ChangeEvent, ExportError, ObjectStore> => streamOf((handle) => forEachChunk(manifest, options, handle))

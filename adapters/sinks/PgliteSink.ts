@@ -39,6 +39,12 @@ export const client = (db: PGlite): SqlClient => ({
         }
       })
     ),
+  copyTransaction: ({ after, before, data, table }) =>
+    db.transaction(async (tx) => {
+      for (const statement of before) await tx.query(statement)
+      await tx.query(`COPY ${table} FROM '/dev/blob'`, [], { blob: new Blob([data]) })
+      for (const statement of after) await tx.query(statement)
+    }),
   problem: (error) => {
     const state = sqlState(error)
     if (state !== undefined) return { reason: describeDatabaseError(error), retryable: isRetryableSqlState(state) }

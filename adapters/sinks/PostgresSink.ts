@@ -121,28 +121,50 @@ export const client = (pool: pg.Pool, url: string): SqlClient => {
   const scrub = (text: string) => secrets.reduce((out, secret) => out.replaceAll(secret, "***"), text)
   const run = async (queryable: pg.Pool | pg.PoolClient, text: string, params?: ReadonlyArray<unknown>) =>
     (await queryable.query({ text, values: params === undefined ? [] : [...params] })).rows
+  const checkOut = async () => {
+    const connection = await pool.connect()
+    // A connection that breaks while checked out also emits "error" (the failed query reports it): without a
+    // listener that would crash the process.
+    if (!guarded.has(connection)) {
+      guarded.add(connection)
+      connection.on("error", () => undefined)
+    }
+    return connection
+  }
+  // After a failure: a connection that cannot even roll back is not given back to the pool.
+  const rollBack = async (connection: pg.PoolClient) => {
+    const rolledBack = await connection.query("ROLLBACK").then(() => true, () => false)
+    connection.release(!rolledBack)
+  }
   return {
     query: (text, params) => run(pool, text, params),
     transaction: async (body) => {
-      const connection = await pool.connect()
-      // A connection that breaks while checked out also emits "error" (the failed query reports it): without a
-      // listener that would crash the process.
-      if (!guarded.has(connection)) {
-        guarded.add(connection)
-        connection.on("error", () => undefined)
-      }
+      const connection = await checkOut()
       try {
-        await connection.query("BEGIN")
+        // Not awaited: the body's statements queue behind it, one round trip fewer (a failure shows in them too).
+        const begun = connection.query("BEGIN").then(() => undefined, (error: unknown) => ({ error }))
         const result = await body({
           query: (text, params) => run(connection, text, params),
-          copyIn: (table, data) => copyIn(connection, table, data)
+          copyIn: (table, data) => copyIn(connection, `COPY ${table} FROM STDIN`, data)
         })
+        const failed = await begun
+        if (failed !== undefined) throw failed.error
         await connection.query("COMMIT")
         connection.release()
         return result
       } catch (error) {
-        const rolledBack = await connection.query("ROLLBACK").then(() => true, () => false)
-        connection.release(!rolledBack)
+        await rollBack(connection)
+        throw error
+      }
+    },
+    copyTransaction: async ({ after, before, data, table }) => {
+      const connection = await checkOut()
+      try {
+        const text = ["BEGIN", ...before, `COPY ${table} FROM STDIN`, ...after, "COMMIT"].join(";\n")
+        await copyIn(connection, text, data)
+        connection.release()
+      } catch (error) {
+        await rollBack(connection)
         throw error
       }
     },

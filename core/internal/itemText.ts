@@ -17,6 +17,10 @@ const GIVE_UP: unknown = Object.freeze({ giveUp: true })
 // The parser's state: the text and the position of the next character.
 let text = ""
 let at = 0
+// False while checking only: values are read and checked as when building, but not made (see `checkFullExportItem`).
+let build = true
+// What `value` gives while checking only.
+const CHECKED: AttributeValue = Object.freeze({ _tag: "NULL" })
 
 const giveUp = (): never => {
   throw GIVE_UP
@@ -51,12 +55,12 @@ const read = (): void => {
 
 const string = (): string => {
   read()
-  return text.slice(start, end)
+  return build ? text.slice(start, end) : ""
 }
 
 const number = (): string => {
   read()
-  return DynamoNumber.classify(text, start, end) === "invalid" ? giveUp() : text.slice(start, end)
+  return DynamoNumber.classify(text, start, end) === "invalid" ? giveUp() : build ? text.slice(start, end) : ""
 }
 
 const bytes = (): Uint8Array => {
@@ -77,8 +81,10 @@ const list = (): Array<AttributeValue> => {
     at++
     return out
   }
-  do out.push(value())
-  while (more())
+  do {
+    const element = value()
+    if (build) out.push(element)
+  } while (more())
   return out
 }
 
@@ -87,7 +93,8 @@ const stringSet = (): Array<string> => {
   expect(91)
   const out: Array<string> = []
   do {
-    const element = string()
+    read()
+    const element = text.slice(start, end)
     for (let i = 0; i < out.length; i++) if (out[i] === element) giveUp()
     out.push(element)
   } while (more())
@@ -187,7 +194,7 @@ const value = (): AttributeValue => {
     return giveUp()
   }
   expect(125)
-  return result
+  return build ? result : CHECKED
 }
 
 /**
@@ -201,19 +208,45 @@ const map = (): Map<string, AttributeValue> => {
     at++
     return out
   }
+  const names: Array<string> = []
   for (;;) {
     const first = text.charCodeAt(at + 1)
     if (first >= 48 && first <= 57) giveUp()
-    const name = string()
+    read()
+    const name = text.slice(start, end)
     expect(58)
-    const size = out.size
-    out.set(name, value())
-    if (out.size === size) giveUp()
+    if (build) {
+      const size = out.size
+      out.set(name, value())
+      if (out.size === size) giveUp()
+    } else {
+      for (let i = 0; i < names.length; i++) if (names[i] === name) giveUp()
+      names.push(name)
+      if (keyNames.includes(name) && depth === 0) {
+        build = true
+        try {
+          out.set(name, value())
+        } finally {
+          build = false
+        }
+      } else {
+        depth++
+        try {
+          value()
+        } finally {
+          depth--
+        }
+      }
+    }
     const code = text.charCodeAt(at++)
     if (code === 125) return out
     if (code !== 44) giveUp()
   }
 }
+
+// While checking only: the names of the attributes to make (the key's), and how deep in maps the check is.
+let keyNames: ReadonlyArray<string> = []
+let depth = 0
 
 /**
  * The item of a full export's line (`{"Item":{…}}`) when the fast path can read it, else `undefined` (the line may
@@ -231,5 +264,29 @@ export const fullExportItem = (line: string): Item | undefined => {
     return undefined
   } finally {
     text = ""
+  }
+}
+
+/**
+ * Checks a full export's line as {@link fullExportItem} reads it, without making its values: `undefined` when the fast
+ * path cannot read it (the line may still be valid), else the attributes named in `names` (the key's) as a map. A line
+ * this accepts is one {@link fullExportItem} reads, to the same item.
+ */
+export const checkFullExportItem = (line: string, names: ReadonlyArray<string>): Item | undefined => {
+  if (!line.startsWith('{"Item":')) return undefined
+  text = line
+  at = 8
+  build = false
+  keyNames = names
+  depth = 0
+  try {
+    const key = map()
+    return at === line.length - 1 && line.charCodeAt(at) === 125 ? key : undefined
+  } catch {
+    return undefined
+  } finally {
+    text = ""
+    build = true
+    keyNames = []
   }
 }

@@ -7,7 +7,7 @@ import * as DynamoJson from "../../core/DynamoJson.ts"
 import { ExportLineInvalid } from "../../core/Errors.ts"
 import * as ExportLayout from "../../core/ExportLayout.ts"
 import * as ExportLine from "../../core/ExportLine.ts"
-import { fullExportItem } from "../../core/internal/itemText.ts"
+import { checkFullExportItem, fullExportItem } from "../../core/internal/itemText.ts"
 import * as ItemKey from "../../core/ItemKey.ts"
 
 // The fast path of full-export lines (core/internal/itemText.ts) against the general one (JSON.parse, then
@@ -205,5 +205,50 @@ describe("full-export lines: the fast path decodes as JSON.parse and DynamoJson 
       ),
       { numRuns: 3000 }
     )
+  })
+})
+
+describe("full-export lines: checking without making the item", () => {
+  const names = ["pk", "sk"]
+  const agrees = (text: string) => {
+    const item = fullExportItem(text)
+    const key = checkFullExportItem(text, names)
+    assert.strictEqual(key !== undefined, item !== undefined, text)
+    if (item === undefined || key === undefined) return
+    assert.deepStrictEqual([...key.keys()], names.filter((name) => item.has(name)), text)
+    for (const [name, value] of key) {
+      assert.strictEqual(itemText(new Map([[name, value]])), itemText(new Map([[name, item.get(name)!]])), text)
+    }
+  }
+
+  it("accepts exactly the lines the fast path reads, and makes their key attributes only", () => {
+    fc.assert(
+      fc.property(itemArbitrary(), fc.boolean(), (item, withKey) => agrees(line(withKey ? keyed(item) : item))),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("on damaged lines", () => {
+    const pieces = ["{", "}", "[", "]", '"', ":", ",", "\\", "1", "e", "S", "N", "L", "M", "="]
+    fc.assert(
+      fc.property(itemArbitrary(2), fc.nat(), fc.constantFrom(...pieces), (item, offset, piece) => {
+        const text = line(keyed(item))
+        const at = offset % (text.length + 1)
+        agrees(text.slice(0, at) + piece + text.slice(at + 1))
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("a line read with the key schema keeps its text, and makes its item when asked, once", () => {
+    const item = keyed(AV.item({ s: AV.s("x"), m: AV.m(AV.item({ n: AV.n("1") })) }))
+    const event = ExportLine.decodeTextUnsafe(line(item), 3, context(ItemKey.make("pk", "sk")))
+    assert.strictEqual(ExportLine.itemText(event), line(item))
+    assert.strictEqual(event.newImage, event.newImage)
+    assert.strictEqual(itemText(event.newImage), itemText(item))
+    assert.notInclude(Object.keys(event), "itemText")
+    assert.isUndefined(ExportLine.itemText({ ...event }), "a copy is an ordinary event")
+    const eager = ExportLine.decodeTextUnsafe(line(item), 3, context())
+    assert.isUndefined(ExportLine.itemText(eager), "without a key schema, the item is made at once")
   })
 })

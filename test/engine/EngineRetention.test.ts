@@ -90,7 +90,7 @@ const hoursOfWrites = <A, E>(context: Context, hours: number, engine?: Fiber.Run
             const id = StreamLog.recordId(r.shardId, r.sequenceNumber)
             return r.timeMs > due || spooled.has(id) || emitted.has(id)
           })
-        }, "capture to keep up")
+        }, "capture to keep up", 120)
         yield* stillRunning(engine)
       }
       yield* hourOfWrites(harness, 6)

@@ -52,7 +52,7 @@ interface Winner {
   readonly version: string
 }
 
-const keyOf = (schema: KeySchema, event: ChangeEvent, index: number): Item => {
+export const keyOf = (schema: KeySchema, event: ChangeEvent, index: number): Item => {
   const source = event.key ?? event.newImage ?? event.oldImage
   if (source === undefined) throw new BatchInvalid(`event ${index} (op ${event.op}) has neither a key nor an image`)
   const key = ItemKey.fromItem(schema, source)
@@ -96,7 +96,7 @@ export const collapse = (schema: KeySchema, events: ReadonlyArray<ChangeEvent>):
 let lastMs = Number.NaN
 let lastTimestamp: string | null = null
 /** An event time as `timestamptz` text (a backfill's events share one: the export time). */
-const timestamp = (ms: number): string | null => {
+export const timestamp = (ms: number): string | null => {
   if (ms !== lastMs) {
     lastMs = ms
     lastTimestamp = Number.isFinite(ms) ? new Date(ms).toISOString() : null
@@ -106,20 +106,20 @@ const timestamp = (ms: number): string | null => {
 
 const describeKey = (key: Item) => JSON.stringify(DynamoJson.encodeItem(key))
 
-const nulFailure = (key: Item, where: string) =>
+export const nulFailure = (key: Item, where: string) =>
   new BatchInvalid(
     `the item ${describeKey(key)} holds the character U+0000 at ${where}, which Postgres cannot store in text or `
       + `jsonb; replicate such data with the JSON-lines sink`
   )
 
-const checkKey = (winner: Winner) => {
-  for (const [name, value] of winner.key) {
-    if (value._tag === "S" && value.value.includes("\0")) throw nulFailure(winner.key, `its key attribute ${name}`)
+export const checkKey = (key: Item): void => {
+  for (const [name, value] of key) {
+    if (value._tag === "S" && value.value.includes("\0")) throw nulFailure(key, `its key attribute ${name}`)
   }
 }
 
 /** A value as the text of its column's kind (jsonb as its JSON text), or `undefined` when the column does not hold it. */
-const columnText = (kind: ColumnKind, value: AttributeValue): string | undefined => {
+export const columnText = (kind: ColumnKind, value: AttributeValue): string | undefined => {
   switch (kind) {
     case "text":
       return value._tag === "S" ? value.value : undefined
@@ -225,18 +225,61 @@ const COPY_SPECIAL = /[\\\t\n\r]/
 const COPY_ESCAPES = /[\\\t\n\r]/g
 const copyEscape = (char: string) => char === "\\" ? "\\\\" : char === "\t" ? "\\t" : char === "\n" ? "\\n" : "\\r"
 
+/** A field's text as `COPY`'s text format writes it (backslash escapes). */
+export const copyField = (text: string): string =>
+  COPY_SPECIAL.test(text) ? text.replace(COPY_ESCAPES, copyEscape) : text
+
 /** Rows in `COPY`'s text format: tab-separated fields, `\N` for NULL, backslash escapes. */
 const copyText = (rows: ReadonlyArray<Row>): string => {
   let out = ""
   for (const row of rows) {
     for (let f = 0; f < row.length; f++) {
       const field = row[f]!
-      const text = field === null ? "\\N" : COPY_SPECIAL.test(field) ? field.replace(COPY_ESCAPES, copyEscape) : field
+      const text = field === null ? "\\N" : copyField(field)
       out += f === 0 ? text : "\t" + text
     }
     out += "\n"
   }
   return out
+}
+
+/** The attribute columns that new images need beyond a layout's (columns mode), and where each column is. */
+export interface Extension {
+  readonly newColumns: ReadonlyArray<AttributeColumn>
+  /** A column's place in the layout once extended. */
+  readonly index: ReadonlyMap<string, number>
+  /** An attribute's column name (memoised). */
+  readonly columnOf: (attribute: string) => string
+}
+
+/** Finds the attributes of `images` that have no column yet, each with the kind of its first value (none for NULL). */
+export const extend = (layout: Layout, images: Iterable<Item>): Extension => {
+  const index = new Map(layout.columns.map((c, i) => [c.column, i]))
+  const newColumns: Array<AttributeColumn> = []
+  const columnName = new Map<string, string>()
+  const columnOf = (attribute: string) => {
+    let name = columnName.get(attribute)
+    if (name === undefined) {
+      name = SqlIdentifier.column(attribute)
+      columnName.set(attribute, name)
+    }
+    return name
+  }
+  if (layout.mode === "columns") {
+    const keyNames = new Set(layout.keys.map((k) => k.attribute))
+    for (const image of images) {
+      for (const [name, value] of image) {
+        if (keyNames.has(name)) continue
+        const column = columnOf(name)
+        if (index.has(column)) continue
+        const kind = kindOf(value)
+        if (kind === undefined) continue
+        index.set(column, layout.columns.length + newColumns.length)
+        newColumns.push({ column, type: kind, kind })
+      }
+    }
+  }
+  return { newColumns, index, columnOf }
 }
 
 /** Builds the statements of a batch for a layout (plus the columns to add first). */
@@ -248,38 +291,13 @@ export const plan = (
   bulkRows: number = BULK_ROWS
 ): Plan => {
   const { beforeDelete, winners } = collapse(schema, events)
-  for (const winner of winners) checkKey(winner)
+  for (const winner of winners) checkKey(winner.key)
   const upserts = winners.filter((w) => w.event.op !== "d")
   if (layout.deletes === "soft") upserts.push(...beforeDelete)
   const deletes = winners.filter((w) => w.event.op === "d")
   const keyNames = new Set(layout.keys.map((k) => k.attribute))
-
-  let columns = layout.columns
-  const newColumns: Array<AttributeColumn> = []
-  const index = new Map(columns.map((c, i) => [c.column, i]))
-  const columnName = new Map<string, string>()
-  const columnOf = (attribute: string) => {
-    let name = columnName.get(attribute)
-    if (name === undefined) {
-      name = SqlIdentifier.column(attribute)
-      columnName.set(attribute, name)
-    }
-    return name
-  }
-  if (layout.mode === "columns") {
-    for (const winner of upserts) {
-      for (const [name, value] of winner.event.newImage!) {
-        if (keyNames.has(name)) continue
-        const column = columnOf(name)
-        if (index.has(column)) continue
-        const kind = kindOf(value)
-        if (kind === undefined) continue
-        index.set(column, columns.length + newColumns.length)
-        newColumns.push({ column, type: kind, kind })
-      }
-    }
-    columns = [...columns, ...newColumns]
-  }
+  const { columnOf, index, newColumns } = extend(layout, upserts.map((w) => w.event.newImage!))
+  const columns = [...layout.columns, ...newColumns]
   const next: Layout = { ...layout, columns }
   const upsertFields = upsertFieldsOf(next)
   const keyWidth = keyFieldsOf(next).length

@@ -22,9 +22,24 @@ export interface SqlTransaction extends SqlQueryable {
   readonly copyIn: (table: string, data: string) => Promise<void>
 }
 
+/** See {@link SqlClient.copyTransaction}. */
+export interface CopyTransaction {
+  readonly before: ReadonlyArray<string>
+  /** Quoted and qualified as needed, maybe with a column list. */
+  readonly table: string
+  /** Whole lines of `COPY`'s text format. */
+  readonly data: string
+  readonly after: ReadonlyArray<string>
+}
+
 export interface SqlClient extends SqlQueryable {
   /** Runs `body` in one transaction: committed when it resolves, rolled back when it rejects. */
   readonly transaction: <A>(body: (tx: SqlTransaction) => Promise<A>) => Promise<A>
+  /**
+   * One transaction of statements without parameters around a `COPY … FROM STDIN` of `data` into `table`, sent as one
+   * message where the client can (one round trip); committed when all succeed, else rolled back and rejected.
+   */
+  readonly copyTransaction: (transaction: CopyTransaction) => Promise<void>
   /** Turns an error thrown by this client into a message without secrets, and says whether to retry. */
   readonly problem: (error: unknown) => SqlProblem
 }
@@ -53,3 +68,9 @@ export const describeDatabaseError = (error: unknown): string => {
   const code = sqlState(error)
   return code === undefined ? parts.join("; ") : `${parts.join("; ")} (SQLSTATE ${code})`
 }
+
+/**
+ * A string as an SQL literal, right whatever `standard_conforming_strings` says (`E'…'`, backslashes and quotes
+ * doubled). For statements sent without parameters; the string must not hold U+0000.
+ */
+export const literal = (text: string): string => `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`

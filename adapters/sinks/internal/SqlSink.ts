@@ -1,6 +1,11 @@
 /**
  * The `Sink` port over any {@link SqlClient}: the table prepared on `open`, each batch applied in one transaction
  * together with the checkpoint that covers it (exactly-once), and the checkpoint read back by `loadCheckpoint`.
+ *
+ * A batch of snapshot reads (a backfill's) into a replica without tombstones goes straight into the table by one
+ * `COPY`, sent with its checkpoint as one message (SqlSnapshotLoad); should the table already hold one of its items,
+ * that transaction fails on the key and the batch is applied guarded instead (SqlBatch), as every other batch is; so
+ * is a batch refused for its data, so that the guarded way, which keeps one event per item, decides and names the item.
  */
 import { Effect, Option } from "effect"
 import * as Checkpoint from "../../../core/Checkpoint.ts"
@@ -8,9 +13,10 @@ import { SinkFailure } from "../../../core/Errors.ts"
 import type { Batch, Sink, SourceTable } from "../../../core/Sink.ts"
 import type { SqlOptions } from "../SqlOptions.ts"
 import { BatchInvalid, plan } from "./SqlBatch.ts"
-import type { SqlClient } from "./SqlClient.ts"
+import { literal, type SqlClient, type SqlTransaction } from "./SqlClient.ts"
 import * as SqlIdentifier from "./SqlIdentifier.ts"
 import * as SqlRefusal from "./SqlRefusal.ts"
+import * as SqlSnapshotLoad from "./SqlSnapshotLoad.ts"
 import * as SqlTable from "./SqlTable.ts"
 
 export interface SqlSinkConfig {
@@ -28,6 +34,8 @@ interface Opened {
   layout: SqlTable.Layout
   /** A batch failed: the layout in memory may hold columns that were rolled back. */
   stale: boolean
+  /** Known to hold no tombstone (see `tombstoneFree`); unknown again once a delete is written. */
+  tombstoneFree: boolean | undefined
 }
 
 const checkpointsOf = (layout: SqlTable.Layout) =>
@@ -68,7 +76,7 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
         try: () => client.transaction((tx) => SqlTable.prepare(tx, { table, mode, deletes, keys })),
         catch: failure("cannot prepare the table")
       })
-      opened = { source, sinkTable: SqlIdentifier.display(table), layout, stale: false }
+      opened = { source, sinkTable: SqlIdentifier.display(table), layout, stale: false, tombstoneFree: undefined }
     })
 
   const requireOpen = Effect.suspend(() =>
@@ -104,6 +112,9 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
     }))
   }
 
+  const transaction = <A>(body: (tx: SqlTransaction) => Promise<A>): Effect.Effect<A, unknown> =>
+    Effect.tryPromise({ try: () => client.transaction(body), catch: (error) => error })
+
   const write = (batch: Batch): Effect.Effect<void, SinkFailure> =>
     Effect.gen(function* () {
       const state = yield* requireOpen
@@ -114,33 +125,82 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
         })
         state.stale = false
       }
-      const planned = yield* Effect.try({
-        try: () => plan(state.layout, state.source.keySchema, batch.events, state.sinkTable, options.bulkRows),
-        catch: failure("cannot apply the batch")
-      })
+      // Anything the direct way refuses (a value the table does not take, U+0000) may be in an event that the guarded
+      // way collapses away (a later copy of an item): that way decides, and names the item it refuses.
+      const load = SqlSnapshotLoad.isSnapshot(batch.events) && state.tombstoneFree !== false
+        ? yield* Effect.try(() => SqlSnapshotLoad.plan(state.layout, state.source.keySchema, batch.events)).pipe(
+          Effect.orElseSucceed(() => undefined)
+        )
+        : undefined
+      if (batch.events.some((event) => event.op === "d")) state.tombstoneFree = undefined
       const checkpoint = Checkpoint.encode(batch.checkpoint)
-      yield* Effect.tryPromise({
-        try: () =>
-          client.transaction(async (tx) => {
-            await SqlTable.addColumns(tx, state.layout.table, planned.newColumns)
-            for (const statement of planned.statements) {
-              if (statement._tag === "copy") await tx.copyIn(statement.table, statement.data)
-              else await tx.query(statement.text, statement.params)
-            }
-            await tx.query(
-              `INSERT INTO ${checkpointsOf(state.layout)} AS c (table_arn, sink_table, checkpoint, saved_at)
+      const loaded = load === undefined ? Effect.succeed(false) : Effect.flatMap(
+        tombstoneFree(state),
+        (free) =>
+          !free ? Effect.succeed(false) : Effect.tryPromise({
+            try: () =>
+              client.copyTransaction({
+                before: SqlTable.addColumnsStatements(state.layout.table, load.newColumns),
+                table: load.target,
+                data: load.data,
+                after: [saveCheckpointStatement(state, checkpoint)]
+              }).then(() => true),
+            catch: (error) => error
+          }).pipe(
+            // An item already there (a unique violation), or a refused value: the batch is applied guarded instead.
+            Effect.catchIf(SqlRefusal.isDataError, () => Effect.succeed(false))
+          )
+      )
+      const guarded = transaction(async (tx) => {
+        const planned = plan(state.layout, state.source.keySchema, batch.events, state.sinkTable, options.bulkRows)
+        await SqlTable.addColumns(tx, state.layout.table, planned.newColumns)
+        for (const statement of planned.statements) {
+          if (statement._tag === "copy") await tx.copyIn(statement.table, statement.data)
+          else await tx.query(statement.text, statement.params)
+        }
+        await saveCheckpoint(tx, state, checkpoint)
+        return planned.layout
+      })
+      state.layout = yield* Effect.flatMap(loaded, (done) => done ? Effect.succeed(load!.layout) : guarded)
+        .pipe(Effect.catchAll((error) => {
+          state.stale = true
+          return Effect.flatMap(refusal(state, batch, error), Effect.fail)
+        }))
+    })
+
+  /**
+   * Whether the replica holds no tombstone, so that snapshot reads can be copied straight in (with soft deletes a
+   * deleted item is a row: nothing to check). Asked once, and again after a delete is written.
+   */
+  const tombstoneFree = (state: Opened): Effect.Effect<boolean, unknown> => {
+    if (state.layout.deletes === "soft" || state.tombstoneFree !== undefined) {
+      return Effect.succeed(state.layout.deletes === "soft" || state.tombstoneFree === true)
+    }
+    return Effect.tryPromise({
+      try: () =>
+        client.query(
+          `SELECT EXISTS (SELECT 1 FROM ${
+            SqlIdentifier.qualified({ schema: state.layout.table.schema, name: SqlTable.TOMBSTONES })
+          } WHERE sink_table = $1) AS buried`,
+          [state.sinkTable]
+        ),
+      catch: (error) => error
+    }).pipe(Effect.map((rows) => (state.tombstoneFree = rows[0]?.buried !== true)))
+  }
+
+  /** The checkpoint's statement, parameters written in (to go in one message with the data). */
+  const saveCheckpointStatement = (state: Opened, checkpoint: string) =>
+    `INSERT INTO ${checkpointsOf(state.layout)} AS c (table_arn, sink_table, checkpoint, saved_at)
+VALUES (${literal(state.source.arn)}, ${literal(state.sinkTable)}, ${literal(checkpoint)}::jsonb, now())
+ON CONFLICT (table_arn, sink_table) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, saved_at = EXCLUDED.saved_at`
+
+  const saveCheckpoint = (tx: SqlTransaction, state: Opened, checkpoint: string) =>
+    tx.query(
+      `INSERT INTO ${checkpointsOf(state.layout)} AS c (table_arn, sink_table, checkpoint, saved_at)
 VALUES ($1, $2, $3::jsonb, now())
 ON CONFLICT (table_arn, sink_table) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, saved_at = EXCLUDED.saved_at`,
-              [state.source.arn, state.sinkTable, checkpoint]
-            )
-          }),
-        catch: (error) => error
-      }).pipe(Effect.catchAll((error) => {
-        state.stale = true
-        return Effect.flatMap(refusal(state, batch, error), Effect.fail)
-      }))
-      state.layout = planned.layout
-    })
+      [state.source.arn, state.sinkTable, checkpoint]
+    )
 
   const loadCheckpoint = Effect.gen(function* () {
     const state = yield* requireOpen

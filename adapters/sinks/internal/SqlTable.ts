@@ -233,11 +233,16 @@ export const addColumns = async (
   table: TableName,
   columns: ReadonlyArray<AttributeColumn>
 ): Promise<void> => {
-  if (columns.length === 0) return
-  const target = SqlIdentifier.qualified(table)
-  await q.query(
-    `ALTER TABLE ${target} ${
+  for (const statement of addColumnsStatements(table, columns)) await q.query(statement)
+}
+
+/** The statements that add `columns` to the table (none when there are none). */
+export const addColumnsStatements = (
+  table: TableName,
+  columns: ReadonlyArray<AttributeColumn>
+): ReadonlyArray<string> =>
+  columns.length === 0 ? [] : [
+    `ALTER TABLE ${SqlIdentifier.qualified(table)} ${
       columns.map((c) => `ADD COLUMN IF NOT EXISTS ${SqlIdentifier.quote(c.column)} ${c.type}`).join(", ")
     }`
-  )
-}
+  ]

@@ -82,7 +82,7 @@ export const runChild = (
   options: {
     readonly profileDir?: string
     readonly profileName?: string
-    /** V8 flags for the child (as `npm start` passes `--max-semi-space-size=64`). */
+    /** V8 flags for the child. */
     readonly nodeFlags?: ReadonlyArray<string>
   } = {}
 ): Promise<ChildResult> =>

@@ -1,0 +1,289 @@
+/**
+ * A backfill's batch straight into the replica table by one `COPY`. When every event of a batch is a snapshot read
+ * (version 0, below every other) and the replica holds no tombstone, a row can only be inserted: the version guard
+ * and the tombstone check of {@link SqlBatch.plan} would never hold it back. If the table already holds one of the
+ * items (an item twice in an export, a row an earlier run left), the key's unique index refuses the `COPY` and the
+ * sink applies the batch the guarded way instead, which keeps the row held. No staging table, no
+ * `INSERT … SELECT … ON CONFLICT`: Postgres' work per row is about halved, and each row's text is written in one
+ * pass over its item.
+ */
+import type { AttributeValue, Item } from "../../../core/AttributeValue.ts"
+import type { ChangeEvent } from "../../../core/ChangeEvent.ts"
+import * as Base64 from "../../../core/Base64.ts"
+import * as DynamoJsonText from "../../../core/DynamoJsonText.ts"
+import * as ExportLine from "../../../core/ExportLine.ts"
+import type { KeySchema } from "../../../core/ItemKey.ts"
+import * as Version from "../../../core/Version.ts"
+import { BatchInvalid, checkKey, columnText, copyField, keyOf, nulFailure, timestamp } from "./SqlBatch.ts"
+import * as SqlIdentifier from "./SqlIdentifier.ts"
+import { type AttributeColumn, DELETED, ITEM, type Layout, OTHER, UPDATED_AT, VERSION } from "./SqlTable.ts"
+import { type ColumnKind, hex, keyText, kindOf, nulPath, nulPathInItem } from "./SqlValue.ts"
+
+export interface Load {
+  /** The layout once the batch is committed (with the new attributes' columns). */
+  readonly layout: Layout
+  readonly newColumns: ReadonlyArray<AttributeColumn>
+  /** The table and its column list, for `COPY … FROM STDIN`. */
+  readonly target: string
+  /** The rows, in `COPY`'s text format. */
+  readonly data: string
+}
+
+/** Whether every event is a snapshot read (an export's item, version 0). */
+export const isSnapshot = (events: ReadonlyArray<ChangeEvent>): boolean => {
+  for (const event of events) {
+    if (event.op !== "r" || event.position._tag === "Stream") return false
+  }
+  return events.length > 0
+}
+
+const NULL = "\\N"
+const q = SqlIdentifier.quote
+
+/** The text of a value for a column of its kind, in `COPY`'s text format; `undefined` when the column cannot hold it. */
+const fieldText = (kind: ColumnKind, value: AttributeValue, key: Item, name: string): string | undefined => {
+  switch (kind) {
+    case "text":
+      if (value._tag !== "S") return undefined
+      if (value.value.includes("\0")) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}`)
+      return copyField(value.value)
+    case "numeric":
+      return value._tag === "N" ? value.value : undefined
+    case "bytea":
+      return value._tag === "B" ? "\\" + hex(value.value) : undefined
+    case "boolean":
+      return value._tag === "BOOL" ? (value.value ? "t" : "f") : undefined
+    case "jsonb": {
+      const text = columnText(kind, value)
+      return text === undefined ? undefined : jsonField(text, value, key, name)
+    }
+  }
+}
+
+/** JSON text as a field: U+0000 refused (JSON writes it `\u0000`; confirmed on the value), backslashes doubled. */
+const jsonField = (text: string, value: AttributeValue, key: Item, name: string): string => {
+  if (text.indexOf("\\") === -1) return text
+  if (text.includes("\\u0000")) {
+    const path = nulPath(value)
+    if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
+  }
+  return copyField(text)
+}
+
+/**
+ * The rows of snapshot reads (see {@link isSnapshot}) for the table, with the columns to add first: one pass over the
+ * items, new attributes' columns found on the way (rows written before one was found get `NULL` for it).
+ */
+export const plan = (layout: Layout, schema: KeySchema, events: ReadonlyArray<ChangeEvent>): Load => {
+  const keys = layout.keys
+  const keyNames = new Set(keys.map((k) => k.attribute))
+  const names = keys.map((k) => q(k.column))
+  names.push(q(VERSION), q(UPDATED_AT))
+  if (layout.hasDeleted) names.push(q(DELETED))
+  names.push(q(layout.mode === "document" ? ITEM : OTHER))
+  // The attribute columns that hold values, in the order of the row's fields after the fixed ones.
+  const kinds: Array<ColumnKind> = []
+  const slotOfColumn = new Map<string, number>()
+  for (const c of layout.columns) {
+    if (c.kind === undefined) slotOfColumn.set(c.column, -1)
+    else {
+      slotOfColumn.set(c.column, kinds.length)
+      kinds.push(c.kind)
+      names.push(q(c.column))
+    }
+  }
+  const newColumns: Array<AttributeColumn> = []
+  const slotOfAttribute = new Map<string, number>()
+  const slotOf = (name: string, kind: ColumnKind): number => {
+    const column = SqlIdentifier.column(name)
+    let slot = slotOfColumn.get(column)
+    if (slot === undefined) {
+      slot = kinds.length
+      kinds.push(kind)
+      names.push(q(column))
+      slotOfColumn.set(column, slot)
+      newColumns.push({ column, type: kind, kind })
+    }
+    slotOfAttribute.set(name, slot)
+    return slot
+  }
+
+  const lines: Array<string> = new Array(events.length)
+  const widths: Array<number> = new Array(events.length)
+  const fields: Array<string> = []
+  for (let e = 0; e < events.length; e++) {
+    const event = events[e]!
+    if (event.key === undefined && event.newImage === undefined) {
+      throw new BatchInvalid(`event ${e} (op ${event.op}) has no new image`)
+    }
+    const key = keyOf(schema, event, e)
+    checkKey(key)
+    let line = ""
+    for (let k = 0; k < keys.length; k++) {
+      const text = keyText(key.get(keys[k]!.attribute)!)!
+      line += (k === 0 ? "" : "\t") + (keys[k]!.type === "bytea" ? "\\" + text : copyField(text))
+    }
+    line += `\t${Version.SNAPSHOT}\t${timestamp(event.timestampMs) ?? NULL}${layout.hasDeleted ? "\tf\t" : "\t"}`
+    const text = ExportLine.itemText(event)
+    if (text !== undefined) {
+      if (layout.mode === "document") {
+        lines[e] = line + text.slice(ITEM_START, -1)
+        widths[e] = 0
+        continue
+      }
+      const row = fromText(text, keyNames, slotOfAttribute, slotOf, kinds)
+      if (row !== undefined) {
+        lines[e] = line + row
+        widths[e] = rowWidth
+        continue
+      }
+      // Attributes out of their columns' order: the fields in place, then joined.
+      fields.length = kinds.length
+      fields.fill(NULL)
+      lines[e] = line + fromText(text, keyNames, slotOfAttribute, slotOf, kinds, fields)
+      widths[e] = fields.length
+      if (fields.length > 0) lines[e] += "\t" + fields.join("\t")
+      continue
+    }
+    if (layout.mode === "document") {
+      const image = event.newImage!
+      const path = nulPathInItem(image)
+      if (path !== undefined) throw nulFailure(key, `the attribute path $${path}`)
+      lines[e] = line + copyField(DynamoJsonText.ofItem(image))
+      widths[e] = 0
+      continue
+    }
+    fields.length = kinds.length
+    fields.fill(NULL)
+    let rest: string | undefined
+    const image = event.newImage!
+    for (const [name, value] of image) {
+      if (value._tag === "NULL" || keyNames.has(name)) continue
+      const slot = slotOfAttribute.get(name) ?? slotOf(name, kindOf(value)!)
+      if (slot >= fields.length) fields.push(NULL)
+      const text = slot < 0 ? undefined : fieldText(kinds[slot]!, value, key, name)
+      if (text !== undefined) fields[slot] = text
+      else {
+        if (name.includes("\0")) throw nulFailure(key, `the name of the attribute ${JSON.stringify(name)}`)
+        const path = nulPath(value)
+        if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
+        rest = (rest === undefined ? "{" : `${rest},`) + JSON.stringify(name) + ":" + DynamoJsonText.ofValue(value)
+      }
+    }
+    line += rest === undefined ? NULL : copyField(`${rest}}`)
+    lines[e] = fields.length === 0 ? line : line + "\t" + fields.join("\t")
+    widths[e] = fields.length
+  }
+  if (newColumns.length > 0) {
+    // Rows written before a column was found lack its field.
+    for (let e = 0; e < lines.length; e++) {
+      if (widths[e]! < kinds.length) lines[e] += "\t\\N".repeat(kinds.length - widths[e]!)
+    }
+  }
+  return {
+    layout: { ...layout, columns: [...layout.columns, ...newColumns] },
+    newColumns,
+    target: `${SqlIdentifier.qualified(layout.table)} (${names.join(", ")})`,
+    data: lines.join("\n") + "\n"
+  }
+}
+
+/** Where the item's map starts in a full export's line (`{"Item":{…}}`). */
+const ITEM_START = 8
+
+/** The kind of column for a tag, from its first letter and length (S, N, B, BOOL; M, L, SS, NS, BS are jsonb). */
+const kindOfTag = (first: number, length: number): ColumnKind =>
+  length === 1
+    ? (first === 83 ? "text" : first === 78 ? "numeric" : first === 66 ? "bytea" : "jsonb")
+    : length === 4
+    ? "boolean"
+    : "jsonb"
+
+// The number of attribute fields of the row `fromText` last wrote in order.
+let rowWidth = 0
+
+/**
+ * A row's fields from the line a snapshot read was decoded from (see {@link ExportLine.itemText}), without its item:
+ * `_backstream_other` (the values their column does not hold), then each attribute column's field, its value's text
+ * taken straight from the line. The line is DynamoDB JSON the reader checked, with no escapes nor control characters
+ * in its strings: they need no `COPY` escapes, and hold no U+0000. Without `fields`, the fields are written in order
+ * (the attributes of an export's items mostly come in the order their columns were made), `undefined` when an
+ * attribute comes before one of a column to its left; with `fields`, each is put in its place there.
+ */
+const fromText = (
+  text: string,
+  keyNames: ReadonlySet<string>,
+  slotOfAttribute: Map<string, number>,
+  slotOf: (name: string, kind: ColumnKind) => number,
+  kinds: ReadonlyArray<ColumnKind>,
+  fields?: Array<string>
+): string | undefined => {
+  let rest: string | undefined
+  let row = ""
+  let width = 0
+  let at = ITEM_START + 1
+  if (text.charCodeAt(at) !== 125) {
+    for (;;) {
+      // "name":{"TAG":payload}
+      const nameStart = at
+      const nameEnd = text.indexOf('"', at + 1)
+      const name = text.slice(at + 1, nameEnd)
+      const valueStart = nameEnd + 2
+      const tagEnd = text.indexOf('"', valueStart + 2)
+      const payload = tagEnd + 2
+      const valueEnd = endOf(text, valueStart)
+      at = valueEnd + 1
+      const first = text.charCodeAt(valueStart + 2)
+      // NULL is the only tag of four letters that starts with N.
+      const isNull = first === 78 && tagEnd - valueStart === 6
+      if (!isNull && !keyNames.has(name)) {
+        const kind = kindOfTag(first, tagEnd - valueStart - 2)
+        const slot = slotOfAttribute.get(name) ?? slotOf(name, kind)
+        let field: string | undefined
+        if (slot >= 0 && kinds[slot] === kind) {
+          field = kind === "jsonb"
+            ? text.slice(valueStart, valueEnd + 1)
+            : kind === "boolean"
+            ? (text.charCodeAt(payload) === 116 ? "t" : "f")
+            : kind === "bytea"
+            ? "\\" + hex(Base64.decode(text, payload + 1, valueEnd - 1)!)
+            : text.slice(payload + 1, valueEnd - 1)
+        }
+        if (field === undefined) rest = (rest === undefined ? "{" : `${rest},`) + text.slice(nameStart, valueEnd + 1)
+        else if (fields !== undefined) {
+          while (slot >= fields.length) fields.push(NULL)
+          fields[slot] = field
+        } else if (slot < width) return undefined
+        else {
+          while (width < slot) {
+            row += "\t\\N"
+            width++
+          }
+          row += "\t" + field
+          width++
+        }
+      }
+      if (text.charCodeAt(at) === 125) break
+      at++
+    }
+  }
+  if (fields !== undefined) { while (fields.length < kinds.length) fields.push(NULL) }
+  while (width < kinds.length) {
+    row += "\t\\N"
+    width++
+  }
+  rowWidth = width
+  const other = rest === undefined ? NULL : `${rest}}`
+  return fields !== undefined ? other : other + row
+}
+
+/** The index of the `}` that closes the value whose `{` is at `start` (strings hold no quotes nor brackets to skip). */
+const endOf = (text: string, start: number): number => {
+  let depth = 0
+  for (let i = start;; i++) {
+    const code = text.charCodeAt(i)
+    if (code === 34) i = text.indexOf('"', i + 1)
+    else if (code === 123 || code === 91) depth++
+    else if ((code === 125 || code === 93) && --depth === 0) return i
+  }
+}
