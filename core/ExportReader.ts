@@ -156,7 +156,7 @@ const lineDecoder = (
   const decoder = new TextDecoder("utf-8", { fatal: true })
   let line = 0
 
-  const decode = (bytes: Uint8Array): ChangeEvent => {
+  const decode = (bytes: Uint8Array | string): ChangeEvent => {
     line++
     if (line > file.itemCount) {
       throw new ExportFileMismatch({
@@ -168,20 +168,46 @@ const lineDecoder = (
     }
     let text: string
     try {
-      text = decoder.decode(bytes)
+      text = typeof bytes === "string" ? bytes : decoder.decode(bytes)
     } catch {
       throw new ExportLineInvalid({ file: key, line, path: "$", reason: "the line is not valid UTF-8" })
     }
     return ExportLine.decodeTextUnsafe(text, line, context)
   }
 
-  let lines: Array<Uint8Array> = []
+  // The lines that lie in one chunk decoded with one call rather than one a line (then split on "\n", which no
+  // multi-byte character holds). Invalid UTF-8, or a byte order mark (which a decoder drops at the start of each
+  // line it decodes alone), leaves them to be decoded line by line: the same text, or the error naming its line.
+  const regionDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+  const decodedAtOnce = (split: Array<Uint8Array>, bytes: Uint8Array): Array<Uint8Array | string> => {
+    let first = 0
+    while (first < split.length && split[first]!.buffer !== bytes.buffer) first++
+    if (split.length - first < 2) return split
+    const from = split[first]!
+    const to = split[split.length - 1]!
+    let text: string
+    try {
+      text = regionDecoder.decode(
+        new Uint8Array(from.buffer, from.byteOffset, to.byteOffset + to.length - from.byteOffset)
+      )
+    } catch {
+      return split
+    }
+    if (text.includes("\uFEFF")) return split
+    const texts = text.split("\n")
+    if (texts.length !== split.length - first) return split
+    const lines: Array<Uint8Array | string> = split.slice(0, first)
+    for (const line of texts) lines.push(line)
+    return lines
+  }
+
+  let lines: Array<Uint8Array | string> = []
   let next = 0
   let failure: unknown = undefined
   return {
     /** Takes the next chunk of bytes, once the lines of the previous ones are all decoded. */
     feed: (bytes: Uint8Array): void => {
-      lines = splitter.push(bytes)
+      lines = decodedAtOnce(splitter.push(bytes), bytes)
       next = 0
     },
     /** Whether complete lines wait to be decoded (or a bad line to be reported). */

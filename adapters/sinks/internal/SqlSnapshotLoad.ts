@@ -201,6 +201,8 @@ const kindOfTag = (first: number, length: number): ColumnKind =>
 
 // The number of attribute fields of the row `fromText` last wrote in order.
 let rowWidth = 0
+// The names of the attributes of the item `fromText` last read, in order.
+const previousNames: Array<string> = []
 
 /**
  * A row's fields from the line a snapshot read was decoded from (see {@link ExportLine.itemText}), without its item:
@@ -223,15 +225,35 @@ const fromText = (
   let width = 0
   let at = ITEM_START + 1
   if (text.charCodeAt(at) !== 125) {
-    for (;;) {
-      // "name":{"TAG":payload}
+    for (let index = 0;; index++) {
+      // "name":{"TAG":payload}. Items of an export mostly have the names of the one before, in the same order: the
+      // name there is compared in place (no new string, no lookup) before it is read.
       const nameStart = at
-      const nameEnd = text.indexOf('"', at + 1)
-      const name = text.slice(at + 1, nameEnd)
+      const guess = previousNames[index]
+      let name: string
+      let nameEnd: number
+      if (
+        guess !== undefined && text.charCodeAt(at + 1 + guess.length) === 34 && text.startsWith(guess, at + 1)
+      ) {
+        name = guess
+        nameEnd = at + 1 + guess.length
+      } else {
+        nameEnd = text.indexOf('"', at + 1)
+        name = text.slice(at + 1, nameEnd)
+        previousNames[index] = name
+      }
       const valueStart = nameEnd + 2
       const tagEnd = text.indexOf('"', valueStart + 2)
       const payload = tagEnd + 2
-      const valueEnd = endOf(text, valueStart)
+      const opening = text.charCodeAt(payload)
+      // A string (S, N, B), true or false (BOOL, NULL), else a map or a list whose end is looked for.
+      const valueEnd = opening === 34
+        ? text.indexOf('"', payload + 1) + 1
+        : opening === 116
+        ? payload + 4
+        : opening === 102
+        ? payload + 5
+        : endOf(text, valueStart)
       at = valueEnd + 1
       const first = text.charCodeAt(valueStart + 2)
       // NULL is the only tag of four letters that starts with N.
