@@ -27,6 +27,8 @@ export interface LineContext {
   readonly keySchema?: ItemKey.KeySchema
   /** True for an incremental export in the `NEW_IMAGE` view. */
   readonly newImageOnly: boolean
+  /** With a key schema: a full export's item made only when first asked for (see {@link itemText}). */
+  readonly itemsWhenAsked?: boolean
 }
 
 const isObject = (json: unknown): json is Record<string, unknown> =>
@@ -120,13 +122,13 @@ export const itemText = (event: ChangeEvent): string | undefined =>
 
 /**
  * Decodes a line's text. A full export's line as AWS writes it takes a fast path straight from the text to the
- * values (with the table's key schema, the line is only checked, and its item made when first asked for); any other
+ * values (with `itemsWhenAsked` and the key schema, the line is only checked, its item made when first asked for); any other
  * line, valid or not, is parsed with `JSON.parse` and decoded by {@link decodeUnsafe}: all give the same event. Throws
  * {@link ExportLineInvalid} naming the file, the line and the JSON path.
  */
 export const decodeTextUnsafe = (text: string, line: number, context: LineContext): ChangeEvent => {
   if (context.type === "FULL_EXPORT") {
-    if (context.keySchema !== undefined) {
+    if (context.keySchema !== undefined && context.itemsWhenAsked === true) {
       const keyAttributes = checkFullExportItem(text, keyNamesOf(context.keySchema))
       if (keyAttributes !== undefined) {
         return lazySnapshotRead(text, keyAttributes, line, context as LineContext & { keySchema: ItemKey.KeySchema })

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Chunk, Effect, Either, type Scope, Stream } from "effect"
+import { Chunk, Effect, Either, Option, type Scope, Stream } from "effect"
 import * as Base64 from "./Base64.ts"
 import type { ChangeEvent } from "./ChangeEvent.ts"
 import * as Decompressor from "./Decompressor.ts"
@@ -42,9 +42,20 @@ export interface ReadOptions {
   readonly decompress?: Decompressor.Decompressor
   /** MD5 (default: the portable one). */
   readonly md5?: Md5.Md5Factory
+  /**
+   * With a key schema: make a full export's items only when a consumer asks for them (default: at once). Each line is
+   * still checked as it is read; its event carries its key, and its line (see {@link ExportLine.itemText}). Cheaper
+   * for a consumer that writes text (the SQL sinks take the values from the line), dearer for one that reads every
+   * item (the line is then read twice).
+   */
+  readonly itemsWhenAsked?: boolean
 }
 
 const DEFAULT_CONCURRENCY = 4
+
+// A stream's events are decoded and emitted this many at a time: few enough that those waiting to be consumed when the
+// garbage collector runs are cheap to keep, many enough that the stream's cost per chunk does not show.
+const BATCH = 128
 
 /**
  * Reads and checks an export's manifests: the summary at `summaryKey`, then the file list it names (checked against
@@ -109,7 +120,8 @@ const lineContext = (
   type: summary.type,
   exportTimeMs: summary.exportTimeMs ?? summary.toTimeMs ?? 0,
   ...(options.keySchema === undefined ? {} : { keySchema: options.keySchema }),
-  newImageOnly: summary.outputView === "NEW_IMAGE"
+  newImageOnly: summary.outputView === "NEW_IMAGE",
+  itemsWhenAsked: options.itemsWhenAsked === true
 })
 
 const reasonOf = (cause: unknown): string => {
@@ -156,7 +168,7 @@ const lineDecoder = (
   const decoder = new TextDecoder("utf-8", { fatal: true })
   let line = 0
 
-  const decode = (bytes: Uint8Array | string): ChangeEvent => {
+  const decode = (bytes: Uint8Array): ChangeEvent => {
     line++
     if (line > file.itemCount) {
       throw new ExportFileMismatch({
@@ -168,46 +180,20 @@ const lineDecoder = (
     }
     let text: string
     try {
-      text = typeof bytes === "string" ? bytes : decoder.decode(bytes)
+      text = decoder.decode(bytes)
     } catch {
       throw new ExportLineInvalid({ file: key, line, path: "$", reason: "the line is not valid UTF-8" })
     }
     return ExportLine.decodeTextUnsafe(text, line, context)
   }
 
-  // The lines that lie in one chunk decoded with one call rather than one a line (then split on "\n", which no
-  // multi-byte character holds). Invalid UTF-8, or a byte order mark (which a decoder drops at the start of each
-  // line it decodes alone), leaves them to be decoded line by line: the same text, or the error naming its line.
-  const regionDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
-  const decodedAtOnce = (split: Array<Uint8Array>, bytes: Uint8Array): Array<Uint8Array | string> => {
-    let first = 0
-    while (first < split.length && split[first]!.buffer !== bytes.buffer) first++
-    if (split.length - first < 2) return split
-    const from = split[first]!
-    const to = split[split.length - 1]!
-    let text: string
-    try {
-      text = regionDecoder.decode(
-        new Uint8Array(from.buffer, from.byteOffset, to.byteOffset + to.length - from.byteOffset)
-      )
-    } catch {
-      return split
-    }
-    if (text.includes("\uFEFF")) return split
-    const texts = text.split("\n")
-    if (texts.length !== split.length - first) return split
-    const lines: Array<Uint8Array | string> = split.slice(0, first)
-    for (const line of texts) lines.push(line)
-    return lines
-  }
-
-  let lines: Array<Uint8Array | string> = []
+  let lines: Array<Uint8Array> = []
   let next = 0
   let failure: unknown = undefined
   return {
     /** Takes the next chunk of bytes, once the lines of the previous ones are all decoded. */
     feed: (bytes: Uint8Array): void => {
-      lines = decodedAtOnce(splitter.push(bytes), bytes)
+      lines = splitter.push(bytes)
       next = 0
     },
     /** Whether complete lines wait to be decoded (or a bad line to be reported). */
@@ -247,18 +233,16 @@ const lineDecoder = (
 }
 
 /**
- * Hands a data file's events to `handle`, in line order, the events of each read of decompressed bytes at once (a few
- * hundred), then checks the MD5 and the item count. A bad line fails the effect after the events before it are
- * handled. Effect runs once a read, not once an event: this loop is the hot path of a backfill.
+ * A data file's body hashed as it is read (the MD5 is of the gzip bytes), decompressed: its reads (the reader is
+ * cancelled when the scope closes) and the decoder of its lines.
  */
-const decodeDataFile = <E, R>(
+const openLines = (
   manifest: ExportManifest.ExportManifest,
   file: ExportManifest.DataFile,
   body: ReadableStream<Uint8Array>,
-  options: ReadOptions,
-  handle: (events: ReadonlyArray<ChangeEvent>) => Effect.Effect<void, E, R>
-): Effect.Effect<void, ExportError | E, R> =>
-  Effect.scoped(Effect.gen(function* () {
+  options: ReadOptions
+) =>
+  Effect.gen(function* () {
     const hasher = (options.md5 ?? Md5.md5)()
     const hashed = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
@@ -272,11 +256,63 @@ const decodeDataFile = <E, R>(
       Effect.sync(() => (options.decompress ?? Decompressor.web)(hashed).getReader()),
       (reader) => Effect.promise(() => reader.cancel().catch(() => {}))
     )
-    const lines = lineDecoder(manifest, file, options, hasher)
     const read = Effect.tryPromise({
       try: () => reader.read(),
       catch: (cause) => new ExportFileUnreadable({ file: file.dataFileS3Key, reason: reasonOf(cause) })
     })
+    return { read, lines: lineDecoder(manifest, file, options, hasher) }
+  })
+
+/**
+ * A data file's events from its body, in line order, then the MD5 and item-count checks. Each pull reads one chunk
+ * of decompressed bytes and decodes it in a plain loop: the bytes never travel through the stream, only the events.
+ */
+const dataFileEvents = (
+  manifest: ExportManifest.ExportManifest,
+  file: ExportManifest.DataFile,
+  body: ReadableStream<Uint8Array>,
+  options: ReadOptions
+): Stream.Stream<ChangeEvent, ExportError> =>
+  Stream.unwrapScoped(Effect.map(openLines(manifest, file, body, options), ({ lines, read }) => {
+    let ended = false
+    const decoded = (next: ReadableStreamReadResult<Uint8Array> | undefined) => {
+      try {
+        if (next !== undefined) {
+          if (next.done) {
+            ended = true
+            return Effect.succeed(Chunk.unsafeFromArray(lines.end()))
+          }
+          lines.feed(next.value)
+        }
+        return Effect.succeed(Chunk.unsafeFromArray(lines.decode(BATCH)))
+      } catch (error) {
+        return Effect.fail(Option.some(error as ExportError))
+      }
+    }
+    const pull = Effect.suspend(() =>
+      lines.waiting()
+        ? decoded(undefined)
+        : ended
+        ? Effect.fail(Option.none())
+        : Effect.flatMap(Effect.mapError(read, Option.some), decoded)
+    )
+    return Stream.repeatEffectChunkOption(pull)
+  }))
+
+/**
+ * Hands a data file's events to `handle`, in line order, the events of each read of decompressed bytes at once (a few
+ * hundred), then checks the MD5 and the item count. A bad line fails the effect after the events before it are
+ * handled. Effect runs once a read, not once an event: this loop is the hot path of a backfill.
+ */
+const decodeDataFile = <E, R>(
+  manifest: ExportManifest.ExportManifest,
+  file: ExportManifest.DataFile,
+  body: ReadableStream<Uint8Array>,
+  options: ReadOptions,
+  handle: (events: ReadonlyArray<ChangeEvent>) => Effect.Effect<void, E, R>
+): Effect.Effect<void, ExportError | E, R> =>
+  Effect.scoped(Effect.gen(function* () {
+    const { lines, read } = yield* openLines(manifest, file, body, options)
     const decoded = (step: () => ReadonlyArray<ChangeEvent>) =>
       Effect.try({ try: step, catch: (error) => error as ExportError })
     for (;;) {
@@ -311,22 +347,6 @@ export const forEachChunk = <E, R>(
     (body, file) => Stream.fromEffect(decodeDataFile(manifest, file, body, options, (events) => handle(events, file)))
   ).pipe(Stream.runDrain)
 
-/** {@link forEachChunk} as a stream, pulled chunk by chunk (a few chunks buffered). */
-const streamOf = <E, R>(
-  run: (handle: (events: ReadonlyArray<ChangeEvent>) => Effect.Effect<void>) => Effect.Effect<void, E, R>
-): Stream.Stream<ChangeEvent, E, R> =>
-  Stream.asyncScoped<ChangeEvent, E, R>(
-    (emit) =>
-      run((events) => Effect.promise(() => emit.chunk(Chunk.unsafeFromArray(events as Array<ChangeEvent>)))).pipe(
-        Effect.matchCauseEffect({
-          onFailure: (cause) => Effect.promise(() => emit.halt(cause)),
-          onSuccess: () => Effect.promise(() => emit.end())
-        }),
-        Effect.forkScoped
-      ),
-    { bufferSize: 2, strategy: "suspend" }
-  )
-
 /**
  * Reads one data file of an export: its events in line order, then the MD5 and item-count checks. Events are
  * emitted as the file is read; a failed check fails the stream after them, so a consumer must treat the file as
@@ -337,9 +357,7 @@ export const readDataFile = (
   file: ExportManifest.DataFile,
   options: ReadOptions = {}
 ): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
-  streamOf((handle) =>
-    Effect.scoped(Effect.flatMap(openDataFile(file), (body) => decodeDataFile(manifest, file, body, options, handle)))
-  )
+  Stream.unwrapScoped(Effect.map(openDataFile(file), (body) => dataFileEvents(manifest, file, body, options)))
 
 /**
  * Reads a whole export: its manifests, then every data file in manifest order, the next ones opened ahead.
@@ -359,4 +377,10 @@ export const read = (
 export const readFiles = (
   manifest: ExportManifest.ExportManifest,
   options: ReadOptions = {}
-): Stream.Stream<ChangeEvent, ExportError, ObjectStore> => streamOf((handle) => forEachChunk(manifest, options, handle))
+): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
+  openAhead(
+    manifest.files,
+    Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY),
+    openDataFile,
+    (body, file) => dataFileEvents(manifest, file, body, options)
+  )

@@ -80,6 +80,8 @@ export const forEachBatch = <E, R>(
       {
         keySchema: options.keySchema,
         concurrency: options.concurrency,
+        // A sink may take the values from the lines (the SQL sinks do): they are checked, not decoded.
+        itemsWhenAsked: true,
         ...(options.decompress === undefined ? {} : { decompress: options.decompress }),
         ...(options.md5 === undefined ? {} : { md5: options.md5 })
       },

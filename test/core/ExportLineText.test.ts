@@ -13,13 +13,14 @@ import * as ItemKey from "../../core/ItemKey.ts"
 // The fast path of full-export lines (core/internal/itemText.ts) against the general one (JSON.parse, then
 // ExportLine.decodeUnsafe): for any text, the same event or the same error.
 
-const context = (keySchema?: ItemKey.KeySchema): ExportLine.LineContext => ({
+const context = (keySchema?: ItemKey.KeySchema, itemsWhenAsked = false): ExportLine.LineContext => ({
   exportArn: "arn:aws:dynamodb:us-east-1:123456789012:table/t/export/01768385930622-efd1a093",
   file: "AWSDynamoDB/01768385930622-efd1a093/data/5mrfg3b44e3vhnfickkozoym6a.json.gz",
   type: "FULL_EXPORT",
   exportTimeMs: 1768385930622,
   ...(keySchema === undefined ? {} : { keySchema }),
-  newImageOnly: false
+  newImageOnly: false,
+  itemsWhenAsked
 })
 
 type Outcome = { readonly event: ChangeEvent } | { readonly error: ExportLineInvalid }
@@ -85,8 +86,10 @@ describe("full-export lines: the fast path decodes as JSON.parse and DynamoJson 
       fc.property(itemArbitrary(), (item) => {
         if (item.size > 0 && fullExportItem(line(item)) !== undefined) fast++
         assertSame(line(item), context())
-        assertSame(line(keyed(item)), context(ItemKey.make("pk", "sk")))
-        assertSame(line(item), context(ItemKey.make("pk", "sk")))
+        for (const lazy of [false, true]) {
+          assertSame(line(keyed(item)), context(ItemKey.make("pk", "sk"), lazy))
+          assertSame(line(item), context(ItemKey.make("pk", "sk"), lazy))
+        }
       }),
       { numRuns: 1000 }
     )
@@ -179,8 +182,10 @@ describe("full-export lines: the fast path decodes as JSON.parse and DynamoJson 
     ]
     for (const text of cases) {
       assertSame(text, context())
-      assertSame(text, context(ItemKey.make("pk", "sk")))
-      assertSame(text, context({ hash: { name: "pk", type: "S" }, range: { name: "sk", type: "N" } }))
+      for (const lazy of [false, true]) {
+        assertSame(text, context(ItemKey.make("pk", "sk"), lazy))
+        assertSame(text, context({ hash: { name: "pk", type: "S" }, range: { name: "sk", type: "N" } }, lazy))
+      }
     }
   })
 
@@ -201,6 +206,7 @@ describe("full-export lines: the fast path decodes as JSON.parse and DynamoJson 
             ? text.slice(0, at) + piece + text.slice(at)
             : text.slice(0, at) + piece + text.slice(at + 1)
           assertSame(damaged, context(ItemKey.make("pk", "sk")))
+          assertSame(damaged, context(ItemKey.make("pk", "sk"), true))
         }
       ),
       { numRuns: 3000 }
@@ -240,15 +246,17 @@ describe("full-export lines: checking without making the item", () => {
     )
   })
 
-  it("a line read with the key schema keeps its text, and makes its item when asked, once", () => {
+  it("a line read with itemsWhenAsked keeps its text, and makes its item when asked, once", () => {
     const item = keyed(AV.item({ s: AV.s("x"), m: AV.m(AV.item({ n: AV.n("1") })) }))
-    const event = ExportLine.decodeTextUnsafe(line(item), 3, context(ItemKey.make("pk", "sk")))
+    const event = ExportLine.decodeTextUnsafe(line(item), 3, context(ItemKey.make("pk", "sk"), true))
     assert.strictEqual(ExportLine.itemText(event), line(item))
     assert.strictEqual(event.newImage, event.newImage)
     assert.strictEqual(itemText(event.newImage), itemText(item))
     assert.notInclude(Object.keys(event), "itemText")
     assert.isUndefined(ExportLine.itemText({ ...event }), "a copy is an ordinary event")
-    const eager = ExportLine.decodeTextUnsafe(line(item), 3, context())
-    assert.isUndefined(ExportLine.itemText(eager), "without a key schema, the item is made at once")
+    for (const eager of [context(), context(undefined, true), context(ItemKey.make("pk", "sk"))]) {
+      const read = ExportLine.decodeTextUnsafe(line(item), 3, eager)
+      assert.isUndefined(ExportLine.itemText(read), "without the key schema or the option, the item is made at once")
+    }
   })
 })

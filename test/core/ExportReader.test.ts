@@ -136,6 +136,10 @@ describe.concurrent("ExportReader.read: good exports", () => {
           const { error, events } = yield* Fixtures.read(exported, { ...options, keySchema })
           assert.isUndefined(error, error?.message)
           assertEvents(events, expectedFull(exported, true))
+          // Items made when asked for: the same events.
+          const lazy = yield* Fixtures.read(exported, { ...options, keySchema, itemsWhenAsked: true })
+          assert.isUndefined(lazy.error, lazy.error?.message)
+          assertEvents(lazy.events, expectedFull(exported, true))
           // Without a key schema, the events carry no key.
           const keyless = yield* Fixtures.readAll(exported.root, exported.summaryKey, options)
           assertEvents(keyless, expectedFull(exported, false))

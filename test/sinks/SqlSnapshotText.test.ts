@@ -32,7 +32,8 @@ const read = (schema: KeySchema, items: ReadonlyArray<AV.Item>): Array<ChangeEve
       type: "FULL_EXPORT",
       exportTimeMs: 1_768_000_000_000,
       keySchema: schema,
-      newImageOnly: false
+      newImageOnly: false,
+      itemsWhenAsked: true
     })
   )
 
