@@ -83,14 +83,18 @@ const hoursOfWrites = <A, E>(context: Context, hours: number, engine?: Fiber.Run
       log.collect()
       const due = harness.instance.clock.unsafeCurrentTimeMillis() - 6 * HOUR
       if (engine !== undefined) {
-        yield* until(() => {
-          if (engine.unsafePoll() !== null) return true
-          const emitted = new Set(FeedChecks.readJsonl(output).flatMap((e) => StreamLog.eventRecordId(e) ?? []))
-          return log.records().every((r) => {
-            const id = StreamLog.recordId(r.shardId, r.sequenceNumber)
-            return r.timeMs > due || spooled.has(id) || emitted.has(id)
-          })
-        }, "capture to keep up", 120)
+        yield* until(
+          () => {
+            if (engine.unsafePoll() !== null) return true
+            const emitted = new Set(FeedChecks.readJsonl(output).flatMap((e) => StreamLog.eventRecordId(e) ?? []))
+            return log.records().every((r) => {
+              const id = StreamLog.recordId(r.shardId, r.sequenceNumber)
+              return r.timeMs > due || spooled.has(id) || emitted.has(id)
+            })
+          },
+          "capture to keep up",
+          120
+        )
         yield* stillRunning(engine)
       }
       yield* hourOfWrites(harness, 6)
