@@ -311,11 +311,11 @@ export const run = (
       })
     }
 
-    const commit = (events: ReadonlyArray<ChangeEvent>, next: Checkpoint.Checkpoint) =>
+    const commit = (events: ReadonlyArray<ChangeEvent>, next: Checkpoint.Checkpoint, prepared?: unknown) =>
       Effect.gen(function* () {
         const startMs = yield* Clock.currentTimeMillis
         const stamped = { ...next, savedAtMs: startMs }
-        yield* sink.write({ events, checkpoint: stamped })
+        yield* sink.write({ events, checkpoint: stamped, ...(prepared === undefined ? {} : { prepared }) })
         yield* checkpoints.save(stamped)
         checkpoint = stamped
         const endMs = yield* Clock.currentTimeMillis
@@ -337,6 +337,7 @@ export const run = (
         retentionMs,
         checkpoint,
         commit,
+        prepare: sink.prepare,
         counters,
         report,
         retry
@@ -494,8 +495,10 @@ interface BackfillContext {
   readonly checkpoint: Checkpoint.Checkpoint
   readonly commit: (
     events: ReadonlyArray<ChangeEvent>,
-    next: Checkpoint.Checkpoint
+    next: Checkpoint.Checkpoint,
+    prepared?: unknown
   ) => Effect.Effect<void, SinkFailure | CheckpointStoreError>
+  readonly prepare: ((events: ReadonlyArray<ChangeEvent>) => unknown) | undefined
   readonly counters: Counters
   readonly report: (progress: Progress) => Effect.Effect<void>
   readonly retry: Transient.Policy
@@ -639,12 +642,13 @@ const runBackfill = (context: BackfillContext) =>
       keySchema: table.keySchema,
       concurrency: options.exportConcurrency ?? 4,
       batchSize: options.backfillBatch ?? 2000,
+      prepare: context.prepare,
       ...options.exportReading
-    }, ({ events, filesDone, linesDone }) =>
+    }, ({ events, filesDone, linesDone, prepared }) =>
       Effect.gen(function* () {
         items += events.length
         checkpoint = { ...checkpoint, backfill: { ...loading, filesDone, linesDone } }
-        yield* context.commit(events, checkpoint)
+        yield* context.commit(events, checkpoint, prepared)
         yield* Ref.update(counters.snapshot, (n) =>
           n + events.length)
         yield* Metric.set(exportItemsLoaded, items)

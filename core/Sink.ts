@@ -27,6 +27,8 @@ export interface SourceTable {
 export interface Batch {
   readonly events: ReadonlyArray<ChangeEvent>
   readonly checkpoint: Checkpoint
+  /** What this sink's `prepare` made of these events, if it was asked: opaque to all but the sink. */
+  readonly prepared?: unknown
 }
 
 /** A sink of change events. */
@@ -40,6 +42,14 @@ export class Sink extends Context.Tag("backstream/Sink")<Sink, {
   /** Applies a batch durably: on success, every event is applied (or skipped as older) and, if transactional, the
    * checkpoint is committed with them. */
   readonly write: (batch: Batch) => Effect.Effect<void, SinkFailure>
+  /**
+   * The part of `write` that needs no I/O (turning events into the sink's own form), done ahead: while the batch
+   * before is still being written, so that the sink is not idle meanwhile. Its result goes back in the batch
+   * (`Batch.prepared`), whose `write` may then skip that work, or redo it if it no longer fits. Called in order, once
+   * a batch; never fails (a batch it cannot prepare is written as if it had not been asked). Absent: nothing to do
+   * ahead.
+   */
+  readonly prepare?: (events: ReadonlyArray<ChangeEvent>) => unknown
   /** The checkpoint committed with the data, for a transactional sink; none for the others. */
   readonly loadCheckpoint: Effect.Effect<Option.Option<Checkpoint>, SinkFailure>
   /**

@@ -14,6 +14,8 @@ export interface Progress {
 
 export interface LoadBatch extends Progress {
   readonly events: ReadonlyArray<ChangeEvent>
+  /** What `prepare` made of the events, when given. */
+  readonly prepared?: unknown
 }
 
 export interface LoadOptions extends Pick<ExportReader.ReadOptions, "decompress" | "md5"> {
@@ -22,6 +24,8 @@ export interface LoadOptions extends Pick<ExportReader.ReadOptions, "decompress"
   readonly concurrency: number
   /** Snapshot events a batch. */
   readonly batchSize: number
+  /** Work on a batch done before the one before it is applied (see `Sink.prepare`). */
+  readonly prepare?: ((events: ReadonlyArray<ChangeEvent>) => unknown) | undefined
 }
 
 /**
@@ -58,8 +62,12 @@ export const forEachBatch = <E, R>(
           linesDone = 0
         }
       }
+      const prepared = options.prepare?.(events)
       if (inFlight !== undefined) yield* Fiber.join(inFlight)
-      inFlight = yield* Effect.forkIn(apply({ events, filesDone, linesDone }), scope)
+      inFlight = yield* Effect.forkIn(
+        apply({ events, filesDone, linesDone, ...(prepared === undefined ? {} : { prepared }) }),
+        scope
+      )
     })
 
     const skipping = from.linesDone > 0 ? manifest.files[from.filesDone]?.dataFileS3Key : undefined

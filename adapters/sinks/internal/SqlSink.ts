@@ -10,6 +10,7 @@
 import { Effect, Option } from "effect"
 import * as Checkpoint from "../../../core/Checkpoint.ts"
 import { SinkFailure } from "../../../core/Errors.ts"
+import type { ChangeEvent } from "../../../core/ChangeEvent.ts"
 import type { Batch, Sink, SourceTable } from "../../../core/Sink.ts"
 import type { SqlOptions } from "../SqlOptions.ts"
 import { BatchInvalid, plan } from "./SqlBatch.ts"
@@ -36,6 +37,17 @@ interface Opened {
   stale: boolean
   /** Known to hold no tombstone (see `tombstoneFree`); unknown again once a delete is written. */
   tombstoneFree: boolean | undefined
+  /** The layout the last batch prepared ahead leaves, if any. */
+  planned: SqlTable.Layout | undefined
+}
+
+/** A batch's direct load planned ahead by `prepare`, over `base`. */
+class Prepared {
+  constructor(
+    readonly events: ReadonlyArray<ChangeEvent>,
+    readonly base: SqlTable.Layout,
+    readonly load: SqlSnapshotLoad.Load
+  ) {}
 }
 
 const checkpointsOf = (layout: SqlTable.Layout) =>
@@ -76,7 +88,14 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
         try: () => client.transaction((tx) => SqlTable.prepare(tx, { table, mode, deletes, keys })),
         catch: failure("cannot prepare the table")
       })
-      opened = { source, sinkTable: SqlIdentifier.display(table), layout, stale: false, tombstoneFree: undefined }
+      opened = {
+        source,
+        sinkTable: SqlIdentifier.display(table),
+        layout,
+        stale: false,
+        tombstoneFree: undefined,
+        planned: undefined
+      }
     })
 
   const requireOpen = Effect.suspend(() =>
@@ -127,11 +146,11 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
       }
       // Anything the direct way refuses (a value the table does not take, U+0000) may be in an event that the guarded
       // way collapses away (a later copy of an item): that way decides, and names the item it refuses.
-      const load = SqlSnapshotLoad.isSnapshot(batch.events) && state.tombstoneFree !== false
-        ? yield* Effect.try(() => SqlSnapshotLoad.plan(state.layout, state.source.keySchema, batch.events)).pipe(
-          Effect.orElseSucceed(() => undefined)
-        )
+      const ahead = batch.prepared instanceof Prepared && batch.prepared.events === batch.events
+          && SqlTable.sameColumns(batch.prepared.base, state.layout)
+        ? batch.prepared.load
         : undefined
+      const load = ahead ?? (state.tombstoneFree !== false ? planLoad(state.layout, batch.events) : undefined)
       if (batch.events.some((event) => event.op === "d")) state.tombstoneFree = undefined
       const checkpoint = Checkpoint.encode(batch.checkpoint)
       const loaded = load === undefined ? Effect.succeed(false) : Effect.flatMap(
@@ -164,9 +183,33 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
       state.layout = yield* Effect.flatMap(loaded, (done) => done ? Effect.succeed(load!.layout) : guarded)
         .pipe(Effect.catchAll((error) => {
           state.stale = true
+          state.planned = undefined
           return Effect.flatMap(refusal(state, batch, error), Effect.fail)
         }))
     })
+
+  /** The direct load of a batch of snapshot reads over `layout`; none for other batches, or when planning fails. */
+  const planLoad = (layout: SqlTable.Layout, events: ReadonlyArray<ChangeEvent>) => {
+    if (!SqlSnapshotLoad.isSnapshot(events) || opened === undefined) return undefined
+    try {
+      return SqlSnapshotLoad.plan(layout, opened.source.keySchema, events)
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Plans a backfill's batch while the one before is written, over the layout that one leaves (with its new columns);
+   * `write` uses it if the table's columns are then as planned.
+   */
+  const prepare = (events: ReadonlyArray<ChangeEvent>): unknown => {
+    const state = opened
+    if (state === undefined || state.stale || state.tombstoneFree === false) return undefined
+    const base = state.planned ?? state.layout
+    const load = planLoad(base, events)
+    state.planned = load?.layout
+    return load === undefined ? undefined : new Prepared(events, base, load)
+  }
 
   /**
    * Whether the replica holds no tombstone, so that snapshot reads can be copied straight in (with soft deletes a
@@ -254,6 +297,7 @@ WHERE table_arn = $1 AND sink_table = $2`,
     transactional: true,
     open,
     write,
+    prepare,
     loadCheckpoint,
     holdsItems
   } satisfies Sink["Type"]

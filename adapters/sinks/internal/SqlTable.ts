@@ -236,6 +236,12 @@ export const addColumns = async (
   for (const statement of addColumnsStatements(table, columns)) await q.query(statement)
 }
 
+/** Whether two layouts of the table have the same attribute columns, in the same order, of the same kinds. */
+export const sameColumns = (a: Layout, b: Layout): boolean =>
+  a.columns.length === b.columns.length
+  && a.columns.every((c, i) => c.column === b.columns[i]!.column && c.kind === b.columns[i]!.kind)
+  && a.hasDeleted === b.hasDeleted && a.mode === b.mode
+
 /** The statements that add `columns` to the table (none when there are none). */
 export const addColumnsStatements = (
   table: TableName,

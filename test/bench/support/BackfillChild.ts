@@ -1,7 +1,7 @@
 /**
- * A backfill in a process of its own: the engine's load path (`ExportLoad.batches`: the export reader through
- * `LocalObjectStore`, batches of `batch` snapshot events, each batch one chunk of the stream) into a SQL sink, each
- * batch written with its checkpoint as the engine writes it. The sink is opened (and its table created) before the
+ * A backfill in a process of its own: the engine's load path (`ExportLoad.forEachBatch`: the export reader through
+ * `LocalObjectStore`, batches of `batch` snapshot events, each prepared by the sink while the one before is written)
+ * into a SQL sink, each batch written with its checkpoint as the engine writes it. The sink is opened (and its table created) before the
  * measurement starts.
  *
  * - `read`: the same load path with no sink (the baseline: what reading costs);
@@ -56,15 +56,18 @@ const program = Effect.gen(function* () {
           concurrency: 4,
           batchSize: batch === undefined ? 1000 : Number(batch),
           decompress: NodeGzip.decompress,
-          md5: NodeMd5.md5
-        }, ({ events, filesDone, linesDone }) => {
+          md5: NodeMd5.md5,
+          prepare: sink?.prepare
+        }, ({ events, filesDone, linesDone, prepared }) => {
           items += events.length
           const checkpoint: Checkpoint.Checkpoint = {
             ...initial,
             backfill: { _tag: "Loading", exportArn, exportTimeMs: 0, filesDone, linesDone },
             savedAtMs: items
           }
-          return sink === undefined ? Effect.void : sink.write({ events, checkpoint })
+          return sink === undefined
+            ? Effect.void
+            : sink.write({ events, checkpoint, ...(prepared === undefined ? {} : { prepared }) })
         }).pipe(Effect.provide(context))
       ).then(() => ({ items }))
     })
