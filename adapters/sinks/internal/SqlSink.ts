@@ -144,8 +144,7 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
         })
         state.stale = false
       }
-      // Anything the direct way refuses (a value the table does not take, U+0000) may be in an event that the guarded
-      // way collapses away (a later copy of an item): that way decides, and names the item it refuses.
+      // The direct load planned ahead, if it was planned over the columns the table has now; else planned here.
       const ahead = batch.prepared instanceof Prepared && batch.prepared.events === batch.events
           && SqlTable.sameColumns(batch.prepared.base, state.layout)
         ? batch.prepared.load
@@ -166,7 +165,8 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
               }).then(() => true),
             catch: (error) => error
           }).pipe(
-            // An item already there (a unique violation), or a refused value: the batch is applied guarded instead.
+            // An item already there (a unique violation), or a refused value, maybe in an event the guarded way
+            // collapses away (a later copy of an item): that way decides, and names the item it refuses.
             Effect.catchIf(SqlRefusal.isDataError, () => Effect.succeed(false))
           )
       )

@@ -3,9 +3,10 @@
  * (version 0, below every other) and the replica holds no tombstone, a row can only be inserted: the version guard
  * and the tombstone check of {@link SqlBatch.plan} would never hold it back. If the table already holds one of the
  * items (an item twice in an export, a row an earlier run left), the key's unique index refuses the `COPY` and the
- * sink applies the batch the guarded way instead, which keeps the row held. No staging table, no
- * `INSERT … SELECT … ON CONFLICT`: Postgres' work per row is about halved, and each row's text is written in one
- * pass over its item.
+ * sink applies the batch the guarded way instead, which keeps the row held; so it does for any other refusal, which
+ * the guarded way confirms or not (it keeps one event per item) and names. No staging table, no
+ * `INSERT … SELECT … ON CONFLICT`: Postgres' work per row is about halved. A row is written in one pass over its
+ * item, or over the export line's text when the reader kept it (`ExportLine.itemText`).
  */
 import type { AttributeValue, Item } from "../../../core/AttributeValue.ts"
 import type { ChangeEvent } from "../../../core/ChangeEvent.ts"
