@@ -9,6 +9,7 @@ import * as PgliteSink from "../../adapters/sinks/PgliteSink.ts"
 import * as Checkpoint from "../../core/Checkpoint.ts"
 import { Sink } from "../../core/Sink.ts"
 import { checkpointOf, key, type SinkTarget, sourceTable, stream, testSink } from "../contract/SinkContract.ts"
+import * as PgliteMemory from "../support/PgliteMemory.ts"
 
 let counter = 0
 const fresh = () => `t_${process.pid}_${counter++}`
@@ -24,21 +25,12 @@ const pgliteTarget = (db: () => PGlite, dataDir?: string): SinkTarget => ({
         ...(dataDir === undefined ? {} : { dataDir })
       })
     ),
-  sql: async (text, params) =>
-    params === undefined && text.includes(";")
-      ? (await db().exec(text)).at(-1)?.rows ?? []
-      : (await db().query<Record<string, unknown>>(text, params === undefined ? [] : [...params])).rows
+  sql: PgliteMemory.sqlOf(db)
 })
 
 describe("PGlite in memory", () => {
-  let db: PGlite
-  beforeAll(async () => {
-    db = await PgliteSink.openDatabase()
-  }, 120_000)
-  afterAll(async () => {
-    await db?.close()
-  })
-  testSink("PGlite (memory)", () => pgliteTarget(() => db), { transactional: true, propertyRuns: 10 })
+  const db = PgliteMemory.inMemory()
+  testSink("PGlite (memory)", () => pgliteTarget(db), { transactional: true, propertyRuns: 10 })
 })
 
 describe("PGlite on disk", () => {

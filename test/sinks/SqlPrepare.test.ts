@@ -3,8 +3,7 @@
  * one leaves. A prepared batch must give the replica a batch written unprepared gives, whatever happened between the
  * two: columns added by another batch, a batch refused, a prepared batch handed with other events.
  */
-import type { PGlite } from "@electric-sql/pglite"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as SqlIdentifier from "../../adapters/sinks/internal/SqlIdentifier.ts"
 import * as PgliteSink from "../../adapters/sinks/PgliteSink.ts"
@@ -14,14 +13,9 @@ import type { ChangeEvent } from "../../core/ChangeEvent.ts"
 import type { Sink } from "../../core/Sink.ts"
 import { assertSameItems, checkpointOf, keySchema, snapshot, sourceTable, stream } from "../contract/SinkContract.ts"
 import * as ReplicaModel from "../support/ReplicaModel.ts"
+import * as PgliteMemory from "../support/PgliteMemory.ts"
 
-let db: PGlite
-beforeAll(async () => {
-  db = await PgliteSink.openDatabase()
-}, 120_000)
-afterAll(async () => {
-  await db?.close()
-})
+const database = PgliteMemory.inMemory()
 
 const row = (pk: string, attributes: Record<string, AV.AttributeValue> = {}): Item =>
   AV.item({ pk: AV.s(pk), sk: AV.n("1"), ...attributes })
@@ -32,13 +26,12 @@ const snapshots = (...items: ReadonlyArray<Item>): ReadonlyArray<ChangeEvent> =>
 const setup = Effect.gen(function* () {
   const source = sourceTable()
   const table = `prepare_${source.name.toLowerCase()}`
-  const sink = PgliteSink.fromDatabase(db, { table })
+  const sink = PgliteSink.fromDatabase(database(), { table })
   yield* sink.open(source)
   let n = 0
   const write = (events: ReadonlyArray<ChangeEvent>, prepared?: unknown) =>
     sink.write({ events, checkpoint: checkpointOf(source, ++n), ...(prepared === undefined ? {} : { prepared }) })
-  const sql: ReplicaModel.Query = async (text, params) =>
-    (await db.query(text, params === undefined ? [] : [...params])).rows as ReplicaModel.Rows
+  const sql: ReplicaModel.Query = PgliteMemory.sqlOf(database)
   const items = (attributes: Iterable<string>) =>
     Effect.promise(() => ReplicaModel.read({ sql }, table, keySchema, [...attributes]))
   const saved = Effect.flatMap(sink.loadCheckpoint, (checkpoint) => Effect.succeed(checkpoint))
@@ -114,7 +107,7 @@ describe("SqlSink.prepare", () => {
       const { items, saved, sink, table, write } = yield* setup
       yield* write(snapshots(row("a", { x: AV.s("ok") })))
       yield* Effect.promise(() =>
-        db.exec(`ALTER TABLE ${SqlIdentifier.quote(table)} ADD CONSTRAINT short CHECK (length(x) < 5)`)
+        database().exec(`ALTER TABLE ${SqlIdentifier.quote(table)} ADD CONSTRAINT short CHECK (length(x) < 5)`)
       )
       const refused = snapshots(row("b", { x: AV.s("too long"), fresh: AV.n("1") }))
       const next = snapshots(row("c", { x: AV.s("fine"), other: AV.bool(false) }))

@@ -5,7 +5,6 @@
  * memory and a Postgres server, the same cases on both. Which way a batch went is read from the statements the sink
  * sent, through a recording wrapper around the real client (support/SqlPathRecorder.ts).
  */
-import type { PGlite } from "@electric-sql/pglite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Option } from "effect"
 import pg from "pg"
@@ -36,6 +35,7 @@ import * as Postgres from "../support/Postgres.ts"
 import { describeWithPostgres } from "../support/PostgresSuite.ts"
 import * as ReplicaModel from "../support/ReplicaModel.ts"
 import { observe, type Observed, record } from "./support/SqlPathRecorder.ts"
+import * as PgliteMemory from "../support/PgliteMemory.ts"
 
 interface Backend {
   readonly kind: string
@@ -820,22 +820,8 @@ const suite = (backend: () => Backend) => {
 // The backends
 
 describe("SqlSnapshotLoad: PGlite in memory", () => {
-  let db: PGlite
-  beforeAll(async () => {
-    db = await PgliteSink.openDatabase()
-  }, 120_000)
-  afterAll(async () => {
-    await db?.close()
-  })
-  suite(() => ({
-    kind: "pglite",
-    location: "memory",
-    client: PgliteSink.client(db),
-    sql: async (text, params) =>
-      params === undefined && text.includes(";")
-        ? (await db.exec(text)).at(-1)?.rows ?? []
-        : (await db.query<Record<string, unknown>>(text, params === undefined ? [] : [...params])).rows
-  }))
+  const db = PgliteMemory.inMemory()
+  suite(() => ({ kind: "pglite", location: "memory", client: PgliteSink.client(db()), sql: PgliteMemory.sqlOf(db) }))
 })
 
 describeWithPostgres("SqlSnapshotLoad: Postgres server", () => {

@@ -8,7 +8,6 @@
  * `INSERT … SELECT … ON CONFLICT`: Postgres' work per row is about halved. A row is written in one pass over its
  * item, or over the export line's text when the reader kept it (`ExportLine.itemText`).
  */
-import type { AttributeValue, Item } from "../../../core/AttributeValue.ts"
 import type { ChangeEvent } from "../../../core/ChangeEvent.ts"
 import * as Base64 from "../../../core/Base64.ts"
 import * as DynamoJsonText from "../../../core/DynamoJsonText.ts"
@@ -40,36 +39,6 @@ export const isSnapshot = (events: ReadonlyArray<ChangeEvent>): boolean => {
 
 const NULL = "\\N"
 const q = SqlIdentifier.quote
-
-/** The text of a value for a column of its kind, in `COPY`'s text format; `undefined` when the column cannot hold it. */
-const fieldText = (kind: ColumnKind, value: AttributeValue, key: Item, name: string): string | undefined => {
-  switch (kind) {
-    case "text":
-      if (value._tag !== "S") return undefined
-      if (value.value.includes("\0")) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}`)
-      return copyField(value.value)
-    case "numeric":
-      return value._tag === "N" ? value.value : undefined
-    case "bytea":
-      return value._tag === "B" ? "\\" + hex(value.value) : undefined
-    case "boolean":
-      return value._tag === "BOOL" ? (value.value ? "t" : "f") : undefined
-    case "jsonb": {
-      const text = columnText(kind, value)
-      return text === undefined ? undefined : jsonField(text, value, key, name)
-    }
-  }
-}
-
-/** JSON text as a field: U+0000 refused (JSON writes it `\u0000`; confirmed on the value), backslashes doubled. */
-const jsonField = (text: string, value: AttributeValue, key: Item, name: string): string => {
-  if (text.indexOf("\\") === -1) return text
-  if (text.includes("\\u0000")) {
-    const path = nulPath(value)
-    if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
-  }
-  return copyField(text)
-}
 
 /**
  * The rows of snapshot reads (see {@link isSnapshot}) for the table, with the columns to add first: one pass over the
@@ -160,14 +129,14 @@ export const plan = (layout: Layout, schema: KeySchema, events: ReadonlyArray<Ch
     const image = event.newImage!
     for (const [name, value] of image) {
       if (value._tag === "NULL" || keyNames.has(name)) continue
+      const path = nulPath(value)
+      if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
       const slot = slotOfAttribute.get(name) ?? slotOf(name, kindOf(value)!)
       if (slot >= fields.length) fields.push(NULL)
-      const text = slot < 0 ? undefined : fieldText(kinds[slot]!, value, key, name)
-      if (text !== undefined) fields[slot] = text
+      const text = slot < 0 ? undefined : columnText(kinds[slot]!, value)
+      if (text !== undefined) fields[slot] = copyField(text)
       else {
         if (name.includes("\0")) throw nulFailure(key, `the name of the attribute ${JSON.stringify(name)}`)
-        const path = nulPath(value)
-        if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
         rest = (rest === undefined ? "{" : `${rest},`) + JSON.stringify(name) + ":" + DynamoJsonText.ofValue(value)
       }
     }
