@@ -173,7 +173,9 @@ describeWithPostgres("secrets and exposure", () => {
     src = source(emulator.url)
     await src.createBucket(BUCKET)
     await src.createTable(TABLE)
-    await src.write(TABLE, 30)
+    // More records than the engine's spool batch (64): the first read of the stream fills a batch and writes it to
+    // the spool at once, while the run waits for its export (1 s).
+    await src.write(TABLE, 100)
 
     const flagsOf = (table: string) => ["--table", table, "--endpoint", emulator.url, "--export-bucket", BUCKET]
     const flags = flagsOf(TABLE)
@@ -221,6 +223,9 @@ describeWithPostgres("secrets and exposure", () => {
           `file:${dir}/checkpoint.json`,
           "--spool",
           `s3://${BUCKET}/spool/${TABLE}`,
+          // Its own export: reusing the first run's, the backfill could end before the spool had written anything.
+          "--export-prefix",
+          "exports-env",
           "--metrics-host",
           "0.0.0.0"
         ], {
