@@ -89,8 +89,11 @@ const installExitHook = () => {
   })
 }
 
-/** Starts a server; throws when there is no server binary (see {@link binDir}). */
-export const start = async (): Promise<PostgresServer> => {
+/**
+ * Starts a server; throws when there is no server binary (see {@link binDir}). `settings` are more `-c name=value`
+ * (the benchmarks size the server's memory as one would for a bulk load).
+ */
+export const start = async (settings: Readonly<Record<string, string>> = {}): Promise<PostgresServer> => {
   const bin = binDir()
   if (bin === undefined) throw new Error(missingMessage)
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "backstream-pg-"))
@@ -113,7 +116,8 @@ export const start = async (): Promise<PostgresServer> => {
     "-c fsync=off",
     "-c synchronous_commit=off",
     "-c full_page_writes=off",
-    "-c max_connections=50"
+    "-c max_connections=50",
+    ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`)
   ].join(" ")
   installExitHook()
   running.add(dataDir)
