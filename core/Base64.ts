@@ -23,35 +23,60 @@ const sextet = (text: string, index: number): number => {
  * decode("AAE")  // undefined (not padded)
  */
 export const decode = (text: string, start = 0, end = text.length): Uint8Array<ArrayBuffer> | undefined => {
+  const length = decodedLength(text, start, end)
+  if (length < 0) return undefined
+  const out = new Uint8Array(length)
+  return decodeInto(text, start, end, out) ? out : undefined
+}
+
+/**
+ * Whether the part of `text` from `start` to `end` is canonical padded base64, as {@link decode} would accept it,
+ * without making its bytes.
+ */
+export const isCanonical = (text: string, start = 0, end = text.length): boolean =>
+  decodedLength(text, start, end) >= 0 && decodeInto(text, start, end, undefined)
+
+// The number of bytes the text spells, from its length and padding; -1 when the length is not a multiple of 4.
+const decodedLength = (text: string, start: number, end: number): number => {
   const length = end - start
-  if (length % 4 !== 0) return undefined
-  if (length === 0) return new Uint8Array(0)
+  if (length % 4 !== 0) return -1
+  if (length === 0) return 0
   const padding = text.charCodeAt(end - 1) === 61 ? (text.charCodeAt(end - 2) === 61 ? 2 : 1) : 0
-  const out = new Uint8Array((length / 4) * 3 - padding)
+  return (length / 4) * 3 - padding
+}
+
+// Checks the text (its length a multiple of 4) and writes its bytes to `out` when given; false when not canonical.
+const decodeInto = (text: string, start: number, end: number, out: Uint8Array | undefined): boolean => {
+  if (end === start) return true
+  const padding = text.charCodeAt(end - 1) === 61 ? (text.charCodeAt(end - 2) === 61 ? 2 : 1) : 0
   const full = padding === 0 ? end : end - 4
   let o = 0
   for (let i = start; i < full; i += 4) {
     const a = sextet(text, i), b = sextet(text, i + 1), c = sextet(text, i + 2), d = sextet(text, i + 3)
-    if ((a | b | c | d) < 0) return undefined
-    const n = (a << 18) | (b << 12) | (c << 6) | d
-    out[o++] = n >>> 16
-    out[o++] = (n >>> 8) & 0xff
-    out[o++] = n & 0xff
+    if ((a | b | c | d) < 0) return false
+    if (out !== undefined) {
+      const n = (a << 18) | (b << 12) | (c << 6) | d
+      out[o++] = n >>> 16
+      out[o++] = (n >>> 8) & 0xff
+      out[o++] = n & 0xff
+    }
   }
   if (padding > 0) {
     const a = sextet(text, full), b = sextet(text, full + 1)
-    if ((a | b) < 0) return undefined
+    if ((a | b) < 0) return false
     if (padding === 2) {
-      if ((b & 0x0f) !== 0) return undefined
-      out[o] = (a << 2) | (b >>> 4)
+      if ((b & 0x0f) !== 0) return false
+      if (out !== undefined) out[o] = (a << 2) | (b >>> 4)
     } else {
       const c = sextet(text, full + 2)
-      if (c < 0 || (c & 0x03) !== 0) return undefined
-      out[o++] = (a << 2) | (b >>> 4)
-      out[o] = ((b & 0x0f) << 4) | (c >>> 2)
+      if (c < 0 || (c & 0x03) !== 0) return false
+      if (out !== undefined) {
+        out[o++] = (a << 2) | (b >>> 4)
+        out[o] = ((b & 0x0f) << 4) | (c >>> 2)
+      }
     }
   }
-  return out
+  return true
 }
 
 /** Encodes bytes as padded standard base64. */

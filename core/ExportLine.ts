@@ -10,7 +10,7 @@
  */
 import { Either } from "effect"
 import { equals, type Item } from "./AttributeValue.ts"
-import type { ChangeEvent, Op } from "./ChangeEvent.ts"
+import type { ChangeEvent, ExportPosition, Op } from "./ChangeEvent.ts"
 import * as DynamoJson from "./DynamoJson.ts"
 import { ExportLineInvalid, InvalidAttributeValue } from "./Errors.ts"
 import { checkFullExportItem, fullExportItem } from "./internal/itemText.ts"
@@ -82,43 +82,65 @@ const keyNamesOf = (schema: ItemKey.KeySchema): ReadonlyArray<string> => {
   return lastNames
 }
 
-// Where the events made by `lazySnapshotRead` keep their line: a property that is not enumerable, so that comparing,
-// copying or printing an event never sees it.
-const ITEM_TEXT = Symbol("backstream/ExportLine/itemText")
-
 /**
- * A full export's event whose line the fast path checked: its key is made, its item only when first asked for (most
- * sinks of a backfill never ask: see {@link itemText}).
+ * A full export's event whose line the fast path checked: its key is made, its item only when first read (most sinks
+ * of a backfill never read it: see {@link itemText}). `newImage` is an enumerable getter of the class, so comparing
+ * and `for … in` see it; a copy made by spreading does not: copy one as `{ ...event, newImage: event.newImage }`.
+ * Its line is a private field, which no copy has.
  */
+class LazySnapshotRead implements ChangeEvent {
+  readonly op = "r" as const
+  readonly key: Item
+  readonly timestampMs: number
+  readonly position: ExportPosition
+  readonly #text: string
+  #item: Item | undefined
+
+  constructor(key: Item, text: string, timestampMs: number, position: ExportPosition) {
+    this.key = key
+    this.timestampMs = timestampMs
+    this.position = position
+    this.#text = text
+  }
+
+  get newImage(): Item {
+    return this.#item ??= fullExportItem(this.#text)!
+  }
+
+  static text(event: ChangeEvent): string | undefined {
+    return #text in event ? event.#text : undefined
+  }
+}
+Object.defineProperty(LazySnapshotRead.prototype, "newImage", { enumerable: true })
+
 const lazySnapshotRead = (
   text: string,
   keyAttributes: Item,
   line: number,
   context: LineContext & { readonly keySchema: ItemKey.KeySchema }
 ): ChangeEvent => {
-  const key = ItemKey.fromItem(context.keySchema, keyAttributes)
-  if (Either.isLeft(key)) throw invalid(context, line, "$.Item", key.left.reason)
-  let item: Item | undefined
-  const event: ChangeEvent = {
-    op: "r",
-    key: key.right,
-    get newImage() {
-      return item ??= fullExportItem(text)!
-    },
-    timestampMs: context.exportTimeMs,
-    position: { _tag: "Export", exportArn: context.exportArn, file: context.file, line }
-  }
-  return Object.defineProperty(event, ITEM_TEXT, { value: text })
+  const schema = context.keySchema
+  const reason = ItemKey.problem(schema, keyAttributes)
+  if (reason !== undefined) throw invalid(context, line, "$.Item", reason)
+  // The check made the key's attributes only, in the line's order: the key itself when that is the schema's.
+  const key = keyAttributes.keys().next().value === schema.hash.name
+    ? keyAttributes
+    : Either.getOrThrow(ItemKey.fromItem(schema, keyAttributes))
+  return new LazySnapshotRead(key, text, context.exportTimeMs, {
+    _tag: "Export",
+    exportArn: context.exportArn,
+    file: context.file,
+    line
+  })
 }
 
 /**
  * The text of a full export's line that an event was read from, when the reader's fast path took it: DynamoDB JSON
  * as AWS writes it (`{"Item":{…}}`), compact, without escapes or control characters in its strings, every value
  * checked. A sink that writes text can take the values' text from it rather than from the item. `undefined` for any
- * other event.
+ * other event (a copy of one included).
  */
-export const itemText = (event: ChangeEvent): string | undefined =>
-  (event as { readonly [ITEM_TEXT]?: string })[ITEM_TEXT]
+export const itemText = (event: ChangeEvent): string | undefined => LazySnapshotRead.text(event)
 
 /**
  * Decodes a line's text. A full export's line as AWS writes it takes a fast path straight from the text to the

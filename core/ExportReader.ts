@@ -46,7 +46,8 @@ export interface ReadOptions {
    * With a key schema: make a full export's items only when a consumer asks for them (default: at once). Each line is
    * still checked as it is read; its event carries its key, and its line (see {@link ExportLine.itemText}). Cheaper
    * for a consumer that writes text (the SQL sinks take the values from the line), dearer for one that reads every
-   * item (the line is then read twice).
+   * item (the line is then read twice). Such an event's `newImage` is a getter of its class, which a spread copy
+   * lacks: copy one as `{ ...event, newImage: event.newImage }`.
    */
   readonly itemsWhenAsked?: boolean
 }

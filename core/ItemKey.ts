@@ -55,16 +55,19 @@ const checkAttribute = (attribute: KeyAttribute, value: AttributeValue | undefin
   return undefined
 }
 
+/** Why an item has no valid key under a key schema (an attribute missing, of a wrong type, empty), or `undefined`. */
+export const problem = (schema: KeySchema, item: Item): string | undefined =>
+  checkAttribute(schema.hash, item.get(schema.hash.name))
+    ?? (schema.range === undefined ? undefined : checkAttribute(schema.range, item.get(schema.range.name)))
+
 /** The key of an item under a key schema, or why the item has no valid key. */
 export const fromItem = (schema: KeySchema, item: Item): Either.Either<ItemKey, InvalidKey> => {
-  const hash = item.get(schema.hash.name)
-  const hashProblem = checkAttribute(schema.hash, hash)
-  if (hashProblem !== undefined) return Either.left(new InvalidKey({ reason: hashProblem }))
-  if (schema.range === undefined) return Either.right(new Map([[schema.hash.name, hash!]]))
-  const range = item.get(schema.range.name)
-  const rangeProblem = checkAttribute(schema.range, range)
-  if (rangeProblem !== undefined) return Either.left(new InvalidKey({ reason: rangeProblem }))
-  return Either.right(new Map([[schema.hash.name, hash!], [schema.range.name, range!]]))
+  const reason = problem(schema, item)
+  if (reason !== undefined) return Either.left(new InvalidKey({ reason }))
+  const hash: [string, AttributeValue] = [schema.hash.name, item.get(schema.hash.name)!]
+  return Either.right(
+    schema.range === undefined ? new Map([hash]) : new Map([hash, [schema.range.name, item.get(schema.range.name)!]])
+  )
 }
 
 const encodePart = (value: AttributeValue | undefined): string => {

@@ -19,8 +19,11 @@ let text = ""
 let at = 0
 // False while checking only: values are read and checked as when building, but not made (see `checkFullExportItem`).
 let build = true
-// What `value` gives while checking only.
+// What `value`, `map`, `list` and the sets give while checking only: nothing is made.
 const CHECKED: AttributeValue = Object.freeze({ _tag: "NULL" })
+const NO_ATTRIBUTES: Map<string, AttributeValue> = new Map()
+const NO_VALUES: Array<never> = []
+const NO_BYTES = new Uint8Array(0)
 
 const giveUp = (): never => {
   throw GIVE_UP
@@ -65,7 +68,39 @@ const number = (): string => {
 
 const bytes = (): Uint8Array => {
   read()
+  if (!build) return Base64.isCanonical(text, start, end) ? NO_BYTES : giveUp()
   return Base64.decode(text, start, end) ?? giveUp()
+}
+
+// The spans (start, end) of the names of the maps being read and of the elements of the set being read, on one stack
+// (`spans` up to `top`): a repeated one is found by comparing text in place, without a string made for it.
+let spans = new Int32Array(256)
+let top = 0
+
+/** Empties the stack of spans, and gives back the room a large item took. */
+const resetSpans = (): void => {
+  top = 0
+  if (spans.length > 4096) spans = new Int32Array(256)
+}
+
+/** Whether the last string read repeats one of the spans from `from` on; if not, it is pushed there. */
+const repeats = (from: number): boolean => {
+  const length = end - start
+  for (let i = from; i < top; i += 2) {
+    const other = spans[i]!
+    if (spans[i + 1]! - other !== length) continue
+    let k = 0
+    while (k < length && text.charCodeAt(other + k) === text.charCodeAt(start + k)) k++
+    if (k === length) return true
+  }
+  if (top === spans.length) {
+    const grown = new Int32Array(spans.length * 2)
+    grown.set(spans)
+    spans = grown
+  }
+  spans[top++] = start
+  spans[top++] = end
+  return false
 }
 
 /** After an element of a list or set: true when another follows, false at the closing bracket. */
@@ -76,7 +111,7 @@ const more = (): boolean => {
 
 const list = (): Array<AttributeValue> => {
   expect(91)
-  const out: Array<AttributeValue> = []
+  const out: Array<AttributeValue> = build ? [] : NO_VALUES
   if (text.charCodeAt(at) === 93) {
     at++
     return out
@@ -91,45 +126,55 @@ const list = (): Array<AttributeValue> => {
 // Sets: non-empty, elements distinct (pairwise: sets are small, and a large one only costs time, not correctness).
 const stringSet = (): Array<string> => {
   expect(91)
-  const out: Array<string> = []
+  const out: Array<string> = build ? [] : NO_VALUES
+  const from = top
   do {
     read()
-    const element = text.slice(start, end)
-    for (let i = 0; i < out.length; i++) if (out[i] === element) giveUp()
-    out.push(element)
+    if (repeats(from)) giveUp()
+    if (build) out.push(text.slice(start, end))
   } while (more())
+  top = from
   return out
 }
 
+// Numbers are compared by value: their texts while every one is canonical, else their canonical texts.
 const numberSet = (): Array<string> => {
   expect(91)
-  const out: Array<string> = []
-  const keys: Array<string> = []
+  const out: Array<string> = build ? [] : NO_VALUES
+  const from = top
+  let keys: Array<string> | undefined
   do {
     read()
     const kind = DynamoNumber.classify(text, start, end)
     if (kind === "invalid") giveUp()
-    const element = text.slice(start, end)
-    const key = kind === "canonical" ? element : DynamoNumber.canonical(element)
-    for (let i = 0; i < keys.length; i++) if (keys[i] === key) giveUp()
-    out.push(element)
-    keys.push(key)
+    if (keys === undefined && kind !== "canonical") {
+      keys = []
+      for (let i = from; i < top; i += 2) keys.push(text.slice(spans[i], spans[i + 1]))
+    }
+    if (keys === undefined) {
+      if (repeats(from)) giveUp()
+    } else {
+      const key = DynamoNumber.canonical(text.slice(start, end))
+      if (keys.includes(key)) giveUp()
+      keys.push(key)
+    }
+    if (build) out.push(text.slice(start, end))
   } while (more())
+  top = from
   return out
 }
 
-// Canonical base64 spells each byte string one way: the texts serve as keys.
+// Canonical base64 spells each byte string one way: the texts are compared.
 const binarySet = (): Array<Uint8Array> => {
   expect(91)
-  const out: Array<Uint8Array> = []
-  const keys: Array<string> = []
+  const out: Array<Uint8Array> = build ? [] : NO_VALUES
+  const from = top
   do {
     const element = bytes()
-    const key = text.slice(start, end)
-    for (let i = 0; i < keys.length; i++) if (keys[i] === key) giveUp()
-    out.push(element)
-    keys.push(key)
+    if (repeats(from)) giveUp()
+    if (build) out.push(element)
   } while (more())
+  top = from
   return out
 }
 
@@ -139,40 +184,56 @@ const value = (): AttributeValue => {
   at += 2
   const first = text.charCodeAt(at)
   const second = text.charCodeAt(at + 1)
-  let result: AttributeValue
+  let result: AttributeValue = CHECKED
   if (second === 34 && text.charCodeAt(at + 2) === 58) {
     at += 3
     switch (first) {
-      case 83:
-        result = { _tag: "S", value: string() }
+      case 83: {
+        const made = string()
+        if (build) result = { _tag: "S", value: made }
         break
-      case 78:
-        result = { _tag: "N", value: number() }
+      }
+      case 78: {
+        const made = number()
+        if (build) result = { _tag: "N", value: made }
         break
-      case 66:
-        result = { _tag: "B", value: bytes() }
+      }
+      case 66: {
+        const made = bytes()
+        if (build) result = { _tag: "B", value: made }
         break
-      case 77:
-        result = { _tag: "M", value: map() }
+      }
+      case 77: {
+        const made = map()
+        if (build) result = { _tag: "M", value: made }
         break
-      case 76:
-        result = { _tag: "L", value: list() }
+      }
+      case 76: {
+        const made = list()
+        if (build) result = { _tag: "L", value: made }
         break
+      }
       default:
         return giveUp()
     }
   } else if (second === 83 && text.charCodeAt(at + 2) === 34 && text.charCodeAt(at + 3) === 58) {
     at += 4
     switch (first) {
-      case 83:
-        result = { _tag: "SS", value: stringSet() }
+      case 83: {
+        const made = stringSet()
+        if (build) result = { _tag: "SS", value: made }
         break
-      case 78:
-        result = { _tag: "NS", value: numberSet() }
+      }
+      case 78: {
+        const made = numberSet()
+        if (build) result = { _tag: "NS", value: made }
         break
-      case 66:
-        result = { _tag: "BS", value: binarySet() }
+      }
+      case 66: {
+        const made = binarySet()
+        if (build) result = { _tag: "BS", value: made }
         break
+      }
       default:
         return giveUp()
     }
@@ -180,21 +241,21 @@ const value = (): AttributeValue => {
     at += 6
     if (text.startsWith("true", at)) {
       at += 4
-      result = { _tag: "BOOL", value: true }
+      if (build) result = { _tag: "BOOL", value: true }
     } else if (text.startsWith("false", at)) {
       at += 5
-      result = { _tag: "BOOL", value: false }
+      if (build) result = { _tag: "BOOL", value: false }
     } else {
       return giveUp()
     }
   } else if (first === 78 && text.startsWith('NULL":true', at)) {
     at += 10
-    result = { _tag: "NULL" }
+    if (build) result = { _tag: "NULL" }
   } else {
     return giveUp()
   }
   expect(125)
-  return build ? result : CHECKED
+  return result
 }
 
 /**
@@ -203,29 +264,31 @@ const value = (): AttributeValue => {
  */
 const map = (): Map<string, AttributeValue> => {
   expect(123)
-  const out = new Map<string, AttributeValue>()
+  // While checking, only the top map is made, and only with the key's attributes.
+  const out = build || depth === 0 ? new Map<string, AttributeValue>() : NO_ATTRIBUTES
   if (text.charCodeAt(at) === 125) {
     at++
     return out
   }
-  const names: Array<string> = []
+  const from = top
   for (;;) {
     const first = text.charCodeAt(at + 1)
     if (first >= 48 && first <= 57) giveUp()
     read()
-    const name = text.slice(start, end)
-    expect(58)
     if (build) {
+      const name = text.slice(start, end)
+      expect(58)
       const size = out.size
       out.set(name, value())
       if (out.size === size) giveUp()
     } else {
-      for (let i = 0; i < names.length; i++) if (names[i] === name) giveUp()
-      names.push(name)
-      if (keyNames.includes(name) && depth === 0) {
+      if (repeats(from)) giveUp()
+      const key = depth === 0 ? keyName() : undefined
+      expect(58)
+      if (key !== undefined) {
         build = true
         try {
-          out.set(name, value())
+          out.set(key, value())
         } finally {
           build = false
         }
@@ -239,9 +302,21 @@ const map = (): Map<string, AttributeValue> => {
       }
     }
     const code = text.charCodeAt(at++)
-    if (code === 125) return out
+    if (code === 125) {
+      top = from
+      return out
+    }
     if (code !== 44) giveUp()
   }
+}
+
+/** The key attribute the last string read names, if any. */
+const keyName = (): string | undefined => {
+  for (let i = 0; i < keyNames.length; i++) {
+    const name = keyNames[i]!
+    if (name.length === end - start && text.startsWith(name, start)) return name
+  }
+  return undefined
 }
 
 // While checking only: the names of the attributes to make (the key's), and how deep in maps the check is.
@@ -256,6 +331,7 @@ export const fullExportItem = (line: string): Item | undefined => {
   if (!line.startsWith('{"Item":')) return undefined
   text = line
   at = 8
+  resetSpans()
   try {
     const item = map()
     return at === line.length - 1 && line.charCodeAt(at) === 125 ? item : undefined
@@ -279,6 +355,7 @@ export const checkFullExportItem = (line: string, names: ReadonlyArray<string>):
   build = false
   keyNames = names
   depth = 0
+  resetSpans()
   try {
     const key = map()
     return at === line.length - 1 && line.charCodeAt(at) === 125 ? key : undefined

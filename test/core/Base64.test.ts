@@ -43,6 +43,19 @@ describe("Base64", () => {
     }
   }, { fastCheck: { numRuns: 2000 } })
 
+  it.prop(
+    "isCanonical holds exactly when decode gives bytes, for a whole text and for a part of a longer one",
+    [base64ishText, base64ishText, base64ishText],
+    ([before, text, after]) => {
+      assert.strictEqual(Base64.isCanonical(text), isCanonical(text), text)
+      const all = before + text + after
+      const [start, end] = [before.length, before.length + text.length]
+      assert.strictEqual(Base64.isCanonical(all, start, end), Base64.decode(all, start, end) !== undefined, all)
+      assert.strictEqual(Base64.isCanonical(all, start, end), isCanonical(text), all)
+    },
+    { fastCheck: { numRuns: 2000 } }
+  )
+
   it("decodes the empty string to no bytes", () => {
     const decoded = Base64.decode("")
     assert.instanceOf(decoded, Uint8Array)

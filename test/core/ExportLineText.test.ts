@@ -234,6 +234,47 @@ describe("full-export lines: checking without making the item", () => {
     )
   })
 
+  it("repeated set elements and names, at every depth, found alike by both ways and by the general path", () => {
+    const key = '"pk":{"S":"a"},"sk":{"N":"1"}'
+    const accepted = [
+      '"s":{"SS":["x","y"]}',
+      '"n":{"NS":["10","1","2"]}',
+      '"n":{"NS":["1.5","15","1.0","2E0"]}',
+      '"b":{"BS":["AA==","AQ==","AAA="]}',
+      '"a":{"M":{"x":{"N":"1"}}},"b":{"M":{"x":{"N":"1"}}}',
+      '"x":{"SS":["x"]},"y":{"M":{"x":{"SS":["x","y"]},"y":{"NS":["1"]}}}',
+      '"l":{"L":[{"M":{"a":{"N":"1"}}},{"M":{"a":{"N":"1"}}},{"SS":["a"]},{"SS":["a"]}]}',
+      '"m":{"M":{"pk":{"N":"2"},"sk":{"S":"b"}}}'
+    ]
+    const refused = [
+      '"s":{"SS":["x","y","x"]}',
+      '"n":{"NS":["1","1.0"]}',
+      '"n":{"NS":["1.0","1"]}',
+      '"n":{"NS":["1.0","1.00"]}',
+      '"n":{"NS":["100","2","1E2"]}',
+      '"n":{"NS":["1E2","100"]}',
+      '"n":{"NS":["1.5","15","1.50E1"]}',
+      '"b":{"BS":["AA==","AQ==","AA=="]}',
+      '"b":{"BS":["AA==","A==="]}',
+      '"pk":{"S":"b"}',
+      '"x":{"N":"1"},"y":{"N":"1"},"x":{"N":"2"}',
+      '"m":{"M":{"x":{"N":"1"},"y":{"M":{"x":{"N":"1"}}},"x":{"N":"1"}}}',
+      '"l":{"L":[{"M":{"a":{"N":"1"},"a":{"N":"1"}}}]}'
+    ]
+    for (
+      const [attributes, fast] of [
+        ...accepted.map((a) => [a, true] as const),
+        ...refused.map((a) => [a, false] as const)
+      ]
+    ) {
+      const text = `{"Item":{${key},${attributes}}}`
+      assert.strictEqual(fullExportItem(text) !== undefined, fast, text)
+      agrees(text)
+      assertSame(text, context(ItemKey.make("pk", "sk")))
+      assertSame(text, context(ItemKey.make("pk", "sk"), true))
+    }
+  })
+
   it("on damaged lines", () => {
     const pieces = ["{", "}", "[", "]", '"', ":", ",", "\\", "1", "e", "S", "N", "L", "M", "="]
     fc.assert(
@@ -253,7 +294,13 @@ describe("full-export lines: checking without making the item", () => {
     assert.strictEqual(event.newImage, event.newImage)
     assert.strictEqual(itemText(event.newImage), itemText(item))
     assert.notInclude(Object.keys(event), "itemText")
-    assert.isUndefined(ExportLine.itemText({ ...event }), "a copy is an ordinary event")
+    const copy = { ...event, newImage: event.newImage! }
+    assert.isUndefined(ExportLine.itemText(copy), "a copy is an ordinary event")
+    assert.deepStrictEqual(copy, ExportLine.decodeTextUnsafe(line(item), 3, context(ItemKey.make("pk", "sk"))))
+    assert.deepStrictEqual(event, copy)
+    assert.include([...(function* () {
+      for (const name in event) yield name
+    })()], "newImage")
     for (const eager of [context(), context(undefined, true), context(ItemKey.make("pk", "sk"))]) {
       const read = ExportLine.decodeTextUnsafe(line(item), 3, eager)
       assert.isUndefined(ExportLine.itemText(read), "without the key schema or the option, the item is made at once")

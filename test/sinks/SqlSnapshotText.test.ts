@@ -74,7 +74,7 @@ describe("SqlSnapshotLoad: rows from the export line's text equal rows from the 
           const events = read(schema, items)
           fromText += events.filter((event) => ExportLine.itemText(event) !== undefined).length
           // A copy is an ordinary event: its row comes from its item.
-          const copies = events.map((event) => ({ ...event }))
+          const copies = events.map((event) => ({ ...event, newImage: event.newImage! }))
           const layout = layoutOf(schema, mode, columns, hasDeleted)
           const expected = outcome(() => SqlSnapshotLoad.plan(layout, schema, copies))
           const actual = outcome(() => SqlSnapshotLoad.plan(layout, schema, events))
@@ -109,7 +109,11 @@ describe("SqlSnapshotLoad: rows from the export line's text equal rows from the 
     ]
     for (const mode of ["columns", "document"] as const) {
       const layout = layoutOf(stringKey, mode, columns, false)
-      const expected = SqlSnapshotLoad.plan(layout, stringKey, events.map((event) => ({ ...event })))
+      const expected = SqlSnapshotLoad.plan(
+        layout,
+        stringKey,
+        events.map((event) => ({ ...event, newImage: event.newImage! }))
+      )
       const actual = SqlSnapshotLoad.plan(layout, stringKey, events)
       assert.deepStrictEqual(actual, expected)
       if (mode === "columns") {

@@ -14,6 +14,7 @@
  * - soft delete: an upsert of the key alone with `_backstream_deleted = true` under the same guard (the other columns
  *   keep their last values), so a deleted item's row also serves as its tombstone.
  */
+import { Either } from "effect"
 import type { AttributeValue, Item } from "../../../core/AttributeValue.ts"
 import type { ChangeEvent } from "../../../core/ChangeEvent.ts"
 import * as DynamoJson from "../../../core/DynamoJson.ts"
@@ -55,9 +56,13 @@ interface Winner {
 export const keyOf = (schema: KeySchema, event: ChangeEvent, index: number): Item => {
   const source = event.key ?? event.newImage ?? event.oldImage
   if (source === undefined) throw new BatchInvalid(`event ${index} (op ${event.op}) has neither a key nor an image`)
-  const key = ItemKey.fromItem(schema, source)
-  if (key._tag === "Left") throw new BatchInvalid(`event ${index} (op ${event.op}): ${key.left.reason}`)
-  return key.right
+  const reason = ItemKey.problem(schema, source)
+  if (reason !== undefined) throw new BatchInvalid(`event ${index} (op ${event.op}): ${reason}`)
+  // An event's key is already one; an image (or a key in another order) is narrowed to the key's attributes in order.
+  return source === event.key && source.size === (schema.range === undefined ? 1 : 2)
+      && source.keys().next().value === schema.hash.name
+    ? source
+    : Either.getOrThrow(ItemKey.fromItem(schema, source))
 }
 
 interface Collapsed {

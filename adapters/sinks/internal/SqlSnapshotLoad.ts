@@ -78,83 +78,90 @@ export const plan = (layout: Layout, schema: KeySchema, events: ReadonlyArray<Ch
     return slot
   }
 
-  const lines: Array<string> = new Array(events.length)
+  // The batch's text in pieces, joined once; per row, the index of its last piece and its number of attribute fields.
+  const parts: Array<string> = []
+  const ends: Array<number> = new Array(events.length)
   const widths: Array<number> = new Array(events.length)
   const fields: Array<string> = []
+  // The fields after the key's, the same for every row of a timestamp: the version, the time, `f` (not deleted).
+  let fixedMs = NaN
+  let fixed = ""
   for (let e = 0; e < events.length; e++) {
     const event = events[e]!
     if (event.key === undefined && event.newImage === undefined) {
       throw new BatchInvalid(`event ${e} (op ${event.op}) has no new image`)
     }
     const key = keyOf(schema, event, e)
-    checkKey(key)
-    let line = ""
-    for (let k = 0; k < keys.length; k++) {
-      const text = keyText(key.get(keys[k]!.attribute)!)!
-      line += (k === 0 ? "" : "\t") + (keys[k]!.type === "bytea" ? "\\" + text : copyField(text))
-    }
-    line += `\t${Version.SNAPSHOT}\t${timestamp(event.timestampMs) ?? NULL}${layout.hasDeleted ? "\tf\t" : "\t"}`
     const text = ExportLine.itemText(event)
-    if (text !== undefined) {
-      if (layout.mode === "document") {
-        lines[e] = line + text.slice(ITEM_START, -1)
-        widths[e] = 0
-        continue
-      }
-      const row = fromText(text, keyNames, slotOfAttribute, slotOf, kinds)
-      if (row !== undefined) {
-        lines[e] = line + row
-        widths[e] = rowWidth
-        continue
-      }
-      // Attributes out of their columns' order: the fields in place, then joined.
-      fields.length = kinds.length
-      fields.fill(NULL)
-      lines[e] = line + fromText(text, keyNames, slotOfAttribute, slotOf, kinds, fields)
-      widths[e] = fields.length
-      if (fields.length > 0) lines[e] += "\t" + fields.join("\t")
-      continue
+    // A line's strings hold no control character.
+    if (text === undefined) checkKey(key)
+    for (let k = 0; k < keys.length; k++) {
+      if (k > 0) parts.push("\t")
+      const field = keyText(key.get(keys[k]!.attribute)!)!
+      parts.push(keys[k]!.type === "bytea" ? "\\" + field : text === undefined ? copyField(field) : field)
     }
-    if (layout.mode === "document") {
+    if (event.timestampMs !== fixedMs) {
+      fixedMs = event.timestampMs
+      fixed = `\t${Version.SNAPSHOT}\t${timestamp(fixedMs) ?? NULL}${layout.hasDeleted ? "\tf\t" : "\t"}`
+    }
+    parts.push(fixed)
+    let width = 0
+    if (text !== undefined) {
+      if (layout.mode === "document") parts.push(text.slice(ITEM_START, -1))
+      else {
+        const mark = parts.length
+        if (!fromText(text, keyNames, slotOfAttribute, slotOf, kinds, parts)) {
+          // Attributes out of their columns' order: the fields in place, then written.
+          parts.length = mark
+          fields.length = kinds.length
+          fields.fill(NULL)
+          fromText(text, keyNames, slotOfAttribute, slotOf, kinds, parts, fields)
+          for (let f = 0; f < fields.length; f++) parts.push("\t", fields[f]!)
+        }
+        width = kinds.length
+      }
+    } else if (layout.mode === "document") {
       const image = event.newImage!
       const path = nulPathInItem(image)
       if (path !== undefined) throw nulFailure(key, `the attribute path $${path}`)
-      lines[e] = line + copyField(DynamoJsonText.ofItem(image))
-      widths[e] = 0
-      continue
-    }
-    fields.length = kinds.length
-    fields.fill(NULL)
-    let rest: string | undefined
-    const image = event.newImage!
-    for (const [name, value] of image) {
-      if (value._tag === "NULL" || keyNames.has(name)) continue
-      const path = nulPath(value)
-      if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
-      const slot = slotOfAttribute.get(name) ?? slotOf(name, kindOf(value)!)
-      if (slot >= fields.length) fields.push(NULL)
-      const text = slot < 0 ? undefined : columnText(kinds[slot]!, value)
-      if (text !== undefined) fields[slot] = copyField(text)
-      else {
-        if (name.includes("\0")) throw nulFailure(key, `the name of the attribute ${JSON.stringify(name)}`)
-        rest = (rest === undefined ? "{" : `${rest},`) + JSON.stringify(name) + ":" + DynamoJsonText.ofValue(value)
+      parts.push(copyField(DynamoJsonText.ofItem(image)))
+    } else {
+      fields.length = kinds.length
+      fields.fill(NULL)
+      let rest: string | undefined
+      const image = event.newImage!
+      for (const [name, value] of image) {
+        if (value._tag === "NULL" || keyNames.has(name)) continue
+        const path = nulPath(value)
+        if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
+        const slot = slotOfAttribute.get(name) ?? slotOf(name, kindOf(value)!)
+        if (slot >= fields.length) fields.push(NULL)
+        const text = slot < 0 ? undefined : columnText(kinds[slot]!, value)
+        if (text !== undefined) fields[slot] = copyField(text)
+        else {
+          if (name.includes("\0")) throw nulFailure(key, `the name of the attribute ${JSON.stringify(name)}`)
+          rest = (rest === undefined ? "{" : `${rest},`) + JSON.stringify(name) + ":" + DynamoJsonText.ofValue(value)
+        }
       }
+      parts.push(rest === undefined ? NULL : copyField(`${rest}}`))
+      for (let f = 0; f < fields.length; f++) parts.push("\t", fields[f]!)
+      width = fields.length
     }
-    line += rest === undefined ? NULL : copyField(`${rest}}`)
-    lines[e] = fields.length === 0 ? line : line + "\t" + fields.join("\t")
-    widths[e] = fields.length
+    ends[e] = parts.length - 1
+    widths[e] = width
+    parts.push("\n")
   }
   if (newColumns.length > 0) {
     // Rows written before a column was found lack its field.
-    for (let e = 0; e < lines.length; e++) {
-      if (widths[e]! < kinds.length) lines[e] += "\t\\N".repeat(kinds.length - widths[e]!)
+    for (let e = 0; e < events.length; e++) {
+      if (widths[e]! < kinds.length) parts[ends[e]!] += "\t\\N".repeat(kinds.length - widths[e]!)
     }
   }
   return {
     layout: { ...layout, columns: [...layout.columns, ...newColumns] },
     newColumns,
     target: `${SqlIdentifier.qualified(layout.table)} (${names.join(", ")})`,
-    data: lines.join("\n") + "\n"
+    data: parts.join("")
   }
 }
 
@@ -169,18 +176,17 @@ const kindOfTag = (first: number, length: number): ColumnKind =>
     ? "boolean"
     : "jsonb"
 
-// The number of attribute fields of the row `fromText` last wrote in order.
-let rowWidth = 0
 // The names of the attributes of the item `fromText` last read, in order.
 const previousNames: Array<string> = []
 
 /**
- * A row's fields from the line a snapshot read was decoded from (see {@link ExportLine.itemText}), without its item:
- * `_backstream_other` (the values their column does not hold), then each attribute column's field, its value's text
- * taken straight from the line. The line is DynamoDB JSON the reader checked, with no escapes nor control characters
- * in its strings: they need no `COPY` escapes, and hold no U+0000. Without `fields`, the fields are written in order
- * (the attributes of an export's items mostly come in the order their columns were made), `undefined` when an
- * attribute comes before one of a column to its left; with `fields`, each is put in its place there.
+ * A row's fields from the line a snapshot read was decoded from (see {@link ExportLine.itemText}), without its item,
+ * pushed to `parts`: `_backstream_other` (the values their column does not hold), then each attribute column's field,
+ * its value's text taken straight from the line. The line is DynamoDB JSON the reader checked, with no escapes nor
+ * control characters in its strings: they need no `COPY` escapes, and hold no U+0000. Without `fields`, the fields are
+ * pushed in order (the attributes of an export's items mostly come in the order their columns were made), and false
+ * is returned when an attribute comes before one of a column to its left; with `fields`, each is put in its place
+ * there, for the caller to push.
  */
 const fromText = (
   text: string,
@@ -188,10 +194,12 @@ const fromText = (
   slotOfAttribute: Map<string, number>,
   slotOf: (name: string, kind: ColumnKind) => number,
   kinds: ReadonlyArray<ColumnKind>,
+  parts: Array<string>,
   fields?: Array<string>
-): string | undefined => {
+): boolean => {
   let rest: string | undefined
-  let row = ""
+  const otherAt = parts.length
+  parts.push(NULL)
   let width = 0
   let at = ITEM_START + 1
   if (text.charCodeAt(at) !== 125) {
@@ -245,13 +253,10 @@ const fromText = (
         else if (fields !== undefined) {
           while (slot >= fields.length) fields.push(NULL)
           fields[slot] = field
-        } else if (slot < width) return undefined
+        } else if (slot < width) return false
         else {
-          while (width < slot) {
-            row += "\t\\N"
-            width++
-          }
-          row += "\t" + field
+          for (; width < slot; width++) parts.push("\t\\N")
+          parts.push("\t", field)
           width++
         }
       }
@@ -260,13 +265,9 @@ const fromText = (
     }
   }
   if (fields !== undefined) { while (fields.length < kinds.length) fields.push(NULL) }
-  while (width < kinds.length) {
-    row += "\t\\N"
-    width++
-  }
-  rowWidth = width
-  const other = rest === undefined ? NULL : `${rest}}`
-  return fields !== undefined ? other : other + row
+  else for (; width < kinds.length; width++) parts.push("\t\\N")
+  if (rest !== undefined) parts[otherAt] = `${rest}}`
+  return true
 }
 
 /** The index of the `}` that closes the value whose `{` is at `start` (strings hold no quotes nor brackets to skip). */
