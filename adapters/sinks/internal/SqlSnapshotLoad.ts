@@ -78,10 +78,11 @@ export const plan = (layout: Layout, schema: KeySchema, events: ReadonlyArray<Ch
     return slot
   }
 
-  // The batch's text in pieces, joined once; per row, the index of its last piece and its number of attribute fields.
-  const parts: Array<string> = []
-  const ends: Array<number> = new Array(events.length)
+  // Each row's text, joined from its pieces (one join of the whole batch's pieces costs twice as much), and its number
+  // of attribute fields.
+  const rows: Array<string> = new Array(events.length)
   const widths: Array<number> = new Array(events.length)
+  const parts: Array<string> = []
   const fields: Array<string> = []
   // The fields after the key's, the same for every row of a timestamp: the version, the time, `f` (not deleted).
   let fixedMs = NaN
@@ -147,21 +148,21 @@ export const plan = (layout: Layout, schema: KeySchema, events: ReadonlyArray<Ch
       for (let f = 0; f < fields.length; f++) parts.push("\t", fields[f]!)
       width = fields.length
     }
-    ends[e] = parts.length - 1
+    rows[e] = parts.join("")
+    parts.length = 0
     widths[e] = width
-    parts.push("\n")
   }
   if (newColumns.length > 0) {
     // Rows written before a column was found lack its field.
     for (let e = 0; e < events.length; e++) {
-      if (widths[e]! < kinds.length) parts[ends[e]!] += "\t\\N".repeat(kinds.length - widths[e]!)
+      if (widths[e]! < kinds.length) rows[e] += "\t\\N".repeat(kinds.length - widths[e]!)
     }
   }
   return {
     layout: { ...layout, columns: [...layout.columns, ...newColumns] },
     newColumns,
     target: `${SqlIdentifier.qualified(layout.table)} (${names.join(", ")})`,
-    data: parts.join("")
+    data: rows.join("\n") + "\n"
   }
 }
 
