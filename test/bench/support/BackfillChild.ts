@@ -43,6 +43,8 @@ const openSink = (): Effect.Effect<Sink["Type"] | undefined, unknown, Scope.Scop
 const program = Effect.gen(function* () {
   const sink = yield* openSink()
   yield* sink?.open({ name: table, arn: tableArn, keySchema }) ?? Effect.void
+  // The peak so far: the process, its sink opened (for PGlite, the database made, initdb included), before any row.
+  const openRss = process.resourceUsage().maxRSS * 1024
   const manifest = yield* ExportReader.openManifest(summaryKey, { md5: NodeMd5.md5 })
   const exportArn = `${tableArn}/export/bench`
   const initial = Checkpoint.initial(tableArn, `${tableArn}/stream/bench`)
@@ -69,7 +71,7 @@ const program = Effect.gen(function* () {
             ? Effect.void
             : sink.write({ events, checkpoint, ...(prepared === undefined ? {} : { prepared }) })
         }).pipe(Effect.provide(context))
-      ).then(() => ({ items }))
+      ).then(() => ({ items, openRss }))
     })
   )
 })

@@ -73,6 +73,8 @@ export interface ChildResult {
   readonly cpuSeconds: number
   /** Peak resident set size of the child, in bytes. */
   readonly maxRss: number
+  /** Its peak before the measured work, when the child reports it. */
+  readonly openRss?: number
 }
 
 /** Runs a bundled child with `node` and returns the JSON it prints last; its stderr goes to ours. */

@@ -7,6 +7,8 @@ export interface Measured {
   readonly items: number
   /** Bytes of decompressed data, when the child counts them. */
   readonly bytes?: number
+  /** The peak RSS before the work started (its sink opened), when the child reports it. */
+  readonly openRss?: number
 }
 
 export const measure = async (work: () => Promise<Measured>): Promise<void> => {
