@@ -526,6 +526,15 @@ const spoolCapture = (
     )
   })
 
+// The errors of an export's own files (not of the store that serves them).
+const EXPORT_DAMAGE: ReadonlySet<string> = new Set([
+  "ExportManifestInvalid",
+  "ExportFileMissing",
+  "ExportFileUnreadable",
+  "ExportLineInvalid",
+  "ExportFileMismatch"
+])
+
 const runBackfill = (context: BackfillContext) =>
   Effect.gen(function* () {
     const { options, table, streamArn, marginMs, report, counters } = context
@@ -635,7 +644,17 @@ const runBackfill = (context: BackfillContext) =>
       })
     }
 
-    const manifest = yield* ExportReader.openManifest(completed.exportManifest, options.exportReading)
+    // A damaged export is reused by every rerun (it resumes where the checkpoint stands): the way out is said once.
+    const adviseOnDamage = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.tapError(effect, (error) =>
+        EXPORT_DAMAGE.has(error._tag)
+          ? Effect.logError(
+            `export ${completed.exportArn} cannot be loaded; a rerun resumes this same export, so if its files are `
+              + `damaged in S3 it stops here again: start over with a new export (another --export-prefix), an empty `
+              + `replica and no checkpoint`
+          )
+          : Effect.void)
+    const manifest = yield* adviseOnDamage(ExportReader.openManifest(completed.exportManifest, options.exportReading))
     const itemsTotal = ExportLoad.itemsDone(manifest, { filesDone: manifest.files.length, linesDone: 0 })
     let items = ExportLoad.itemsDone(manifest, loading)
     yield* ExportLoad.forEachBatch(manifest, loading, {
@@ -661,7 +680,7 @@ const runBackfill = (context: BackfillContext) =>
           items,
           itemsTotal
         })
-      })).pipe(Effect.raceFirst(spoolFailure))
+      })).pipe(adviseOnDamage, Effect.raceFirst(spoolFailure))
     checkpoint = { ...checkpoint, backfill: { _tag: "Done", exportArn: completed.exportArn, exportTimeMs } }
     yield* context.commit([], checkpoint)
 

@@ -102,7 +102,10 @@ export class ExportFileMismatch extends Data.TaggedError("ExportFileMismatch")<{
   }
 }
 
-/** Every error reading an export can give. */
+/**
+ * Every error of an export itself. Reading one can also fail with the store's {@link ServiceError}, as it is (access
+ * denied, throttled once the retries are spent, the bucket missing).
+ */
 export type ExportError =
   | ExportManifestInvalid
   | ExportFileMissing

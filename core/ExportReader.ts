@@ -19,7 +19,8 @@ import {
   ExportFileMissing,
   ExportFileUnreadable,
   ExportLineInvalid,
-  ExportManifestInvalid
+  ExportManifestInvalid,
+  type ServiceError
 } from "./Errors.ts"
 import * as ExportLine from "./ExportLine.ts"
 import * as ExportManifest from "./ExportManifest.ts"
@@ -65,21 +66,15 @@ const BATCH = 128
 export const openManifest = (
   summaryKey: string,
   options: Pick<ReadOptions, "md5"> = {}
-): Effect.Effect<ExportManifest.ExportManifest, ExportManifestInvalid, ObjectStore> =>
+): Effect.Effect<ExportManifest.ExportManifest, ExportManifestInvalid | ServiceError, ObjectStore> =>
   Effect.gen(function* () {
     const store = yield* ObjectStore
     const read = (key: string, what: string) =>
       readText(store, key).pipe(
-        Effect.mapError((error) =>
-          new ExportManifestInvalid({
-            file: key,
-            reason: error._tag === "ObjectNotFound"
-              ? `${what} is missing`
-              : error._tag === "ObjectStoreFailure"
-              ? error.reason
-              : error.message
-          })
-        )
+        Effect.catchTags({
+          ObjectNotFound: () => new ExportManifestInvalid({ file: key, reason: `${what} is missing` }),
+          ObjectStoreFailure: (error) => new ExportManifestInvalid({ file: key, reason: error.reason })
+        })
       )
     const summary = yield* Either.match(
       ExportManifest.parseSummary(yield* read(summaryKey, "the summary"), summaryKey),
@@ -92,8 +87,10 @@ export const openManifest = (
     const md5Key = summary.manifestFilesKey.replace(/\.json$/, ".md5")
     const expected = yield* readText(store, md5Key).pipe(
       Effect.map((text) => text.trim()),
-      Effect.catchTag("ObjectNotFound", () => Effect.succeed(undefined)),
-      Effect.mapError((error) => new ExportManifestInvalid({ file: md5Key, reason: error.message }))
+      Effect.catchTags({
+        ObjectNotFound: () => Effect.succeed(undefined),
+        ObjectStoreFailure: (error) => new ExportManifestInvalid({ file: md5Key, reason: error.reason })
+      })
     )
     if (expected !== undefined) {
       const actual = Base64.encode(Md5.digest(new TextEncoder().encode(filesText), options.md5))
@@ -135,18 +132,14 @@ const reasonOf = (cause: unknown): string => {
 /** Opens a data file: its body, not read yet, cancelled when the scope closes if it is never read. */
 const openDataFile = (
   file: ExportManifest.DataFile
-): Effect.Effect<ReadableStream<Uint8Array>, ExportError, ObjectStore | Scope.Scope> =>
+): Effect.Effect<ReadableStream<Uint8Array>, ExportError | ServiceError, ObjectStore | Scope.Scope> =>
   Effect.flatMap(ObjectStore, (store) =>
     Effect.acquireRelease(
       store.getObject(file.dataFileS3Key).pipe(
-        Effect.mapError((error) =>
-          error._tag === "ObjectNotFound"
-            ? new ExportFileMissing({ file: file.dataFileS3Key })
-            : new ExportFileUnreadable({
-              file: file.dataFileS3Key,
-              reason: error._tag === "ObjectStoreFailure" ? error.reason : error.message
-            })
-        )
+        Effect.catchTags({
+          ObjectNotFound: () => new ExportFileMissing({ file: file.dataFileS3Key }),
+          ObjectStoreFailure: (error) => new ExportFileUnreadable({ file: file.dataFileS3Key, reason: error.reason })
+        })
       ),
       (body) => Effect.promise(() => body.locked ? Promise.resolve() : body.cancel().catch(() => {}))
     ))
@@ -340,7 +333,7 @@ export const forEachChunk = <E, R>(
   manifest: ExportManifest.ExportManifest,
   options: ReadOptions,
   handle: (events: ReadonlyArray<ChangeEvent>, file: ExportManifest.DataFile) => Effect.Effect<void, E, R>
-): Effect.Effect<void, ExportError | E, ObjectStore | R> =>
+): Effect.Effect<void, ExportError | ServiceError | E, ObjectStore | R> =>
   openAhead(
     manifest.files,
     Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY),
@@ -357,7 +350,7 @@ export const readDataFile = (
   manifest: ExportManifest.ExportManifest,
   file: ExportManifest.DataFile,
   options: ReadOptions = {}
-): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
+): Stream.Stream<ChangeEvent, ExportError | ServiceError, ObjectStore> =>
   Stream.unwrapScoped(Effect.map(openDataFile(file), (body) => dataFileEvents(manifest, file, body, options)))
 
 /**
@@ -369,7 +362,7 @@ export const readDataFile = (
 export const read = (
   summaryKey: string,
   options: ReadOptions = {}
-): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
+): Stream.Stream<ChangeEvent, ExportError | ServiceError, ObjectStore> =>
   Stream.unwrap(
     Effect.map(openManifest(summaryKey, options), (manifest) => readFiles(manifest, options))
   )
@@ -378,7 +371,7 @@ export const read = (
 export const readFiles = (
   manifest: ExportManifest.ExportManifest,
   options: ReadOptions = {}
-): Stream.Stream<ChangeEvent, ExportError, ObjectStore> =>
+): Stream.Stream<ChangeEvent, ExportError | ServiceError, ObjectStore> =>
   openAhead(
     manifest.files,
     Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY),

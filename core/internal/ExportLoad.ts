@@ -1,6 +1,6 @@
 import { Effect, Fiber } from "effect"
 import type { ChangeEvent } from "../ChangeEvent.ts"
-import type { ExportError } from "../Errors.ts"
+import type { ExportError, ServiceError } from "../Errors.ts"
 import type * as ExportManifest from "../ExportManifest.ts"
 import * as ExportReader from "../ExportReader.ts"
 import type { KeySchema } from "../ItemKey.ts"
@@ -41,7 +41,7 @@ export const forEachBatch = <E, R>(
   from: Progress,
   options: LoadOptions,
   apply: (batch: LoadBatch) => Effect.Effect<void, E, R>
-): Effect.Effect<void, ExportError | E, ObjectStore | R> =>
+): Effect.Effect<void, ExportError | ServiceError | E, ObjectStore | R> =>
   Effect.scoped(Effect.gen(function* () {
     const scope = yield* Effect.scope
     const size = Math.max(1, options.batchSize)

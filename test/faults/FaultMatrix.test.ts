@@ -128,6 +128,8 @@ const damagedExport = (
     _tag: "Stops",
     error,
     message,
+    // A rerun would resume the same export: the way out (the fix below) is logged.
+    logged: ["a rerun resumes this same export", "start over with a new export (another --export-prefix)"],
     fix: (context) =>
       Effect.sync(() => {
         context.harness.instance.faults.clear()
@@ -177,7 +179,7 @@ const matrix: Record<Fault, Record<Phase, Entry>> = {
   },
   "throttling that does not end": {
     waiting: lasting("throttle", "waiting", "Throttled", ["dynamodb:DescribeExport was throttled"]),
-    loading: lasting("throttle", "loading", "ExportManifestInvalid", ["s3:GetObject was throttled"]),
+    loading: lasting("throttle", "loading", "Throttled", ["s3:GetObject was throttled"]),
     draining: lasting("throttle", "draining", "SpoolFailure", ["s3:GetObject was throttled"]),
     streaming: lasting("throttle", "streaming", "Throttled", ["dynamodb:GetRecords was throttled"])
   },
@@ -256,7 +258,7 @@ const matrix: Record<Fault, Record<Phase, Entry>> = {
       "dynamodb:DescribeExport",
       "add dynamodb:DescribeExport to the policy"
     ]),
-    loading: lasting("access-denied", "loading", "ExportManifestInvalid", [
+    loading: lasting("access-denied", "loading", "AccessDenied", [
       "s3:GetObject",
       "add s3:GetObject to the policy"
     ]),
@@ -285,13 +287,16 @@ describe.each(Object.keys(matrix) as Array<Fault>)("fault matrix: %s", (fault) =
     const cell = entry
     it.scopedLive(`${phase}: ${title(cell)}`, () =>
       Effect.gen(function* () {
-        const { rules, error } = yield* play(cell)
+        const { rules, error, logged } = yield* play(cell)
         for (const rule of rules) {
           if ("action" in rule) assert.isAbove(rule.applied, 0, `the fault on ${rule.action} applied`)
         }
         if (cell.outcome._tag === "Stops") {
           assert.strictEqual(error?._tag, cell.outcome.error, error?.message)
           for (const text of cell.outcome.message) assert.include(error!.message, text)
+          for (const text of cell.outcome.logged ?? []) {
+            assert.isTrue(logged.some((line) => line.includes(text)), `an error logged holds ${text}: ${logged}`)
+          }
         }
       }), 60_000)
   }

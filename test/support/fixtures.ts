@@ -297,6 +297,14 @@ export const readExport = (
           for (const event of chunk) events.push(event)
         })
       ),
+      // A folder gives no service errors: one would be a defect.
+      Effect.catchTags({
+        NotFound: Effect.die,
+        Throttled: Effect.die,
+        AccessDenied: Effect.die,
+        InvalidRequest: Effect.die,
+        Unavailable: Effect.die
+      }),
       Effect.either,
       Effect.map((result) => ({ events, error: Either.isLeft(result) ? result.left : undefined })),
       Effect.provide(LocalObjectStore.layer(root))

@@ -4,7 +4,7 @@
  * until it reaches the cell's phase; the fault is injected there; then either the engine goes on and the replica
  * converges, or it stops with a typed error, and after the fix a rerun on the same ports converges.
  */
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Logger, LogLevel, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -56,6 +56,8 @@ export type Outcome =
     /** The typed error's tag, and text its message must hold (what is wrong, what to do). */
     readonly error: string
     readonly message: ReadonlyArray<string>
+    /** Text an error the engine logs before it stops must hold (advice the error alone cannot give). */
+    readonly logged?: ReadonlyArray<string>
     /** Undoes the fault, as the user would: grant the permission, put the object back, export again. */
     readonly fix: (context: Context) => Effect.Effect<void>
   }
@@ -184,6 +186,7 @@ export const play = (cell: Cell) =>
         }
       })
     )
+    const logged: Array<string> = []
     const run = (options: Partial<Engine.Options>) =>
       Engine.run({
         table: EngineHarness.TABLE,
@@ -200,7 +203,15 @@ export const play = (cell: Cell) =>
             : progress._tag === "Streaming"
             ? injectOnce("streaming")
             : Effect.void
-      }).pipe(Effect.provide(layers), Effect.withClock(EngineClock.virtualTime(harness.instance.clock)))
+      }).pipe(
+        Effect.provide(layers),
+        Effect.withClock(EngineClock.virtualTime(harness.instance.clock)),
+        Effect.provide(Logger.add(Logger.make(({ logLevel, message }) => {
+          if (LogLevel.greaterThanEqual(logLevel, LogLevel.Error)) {
+            logged.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+          }
+        })))
+      )
 
     yield* harness.workload(16)
     if (cell.before !== undefined) {
@@ -243,7 +254,7 @@ export const play = (cell: Cell) =>
     if (cell.outcome._tag === "Recovers") {
       yield* complete(first)
       yield* Fiber.interrupt(first)
-      return { rules: harness.instance.faults.list(), error: undefined }
+      return { rules: harness.instance.faults.list(), error: undefined, logged }
     }
 
     const exit = yield* Fiber.await(first).pipe(
@@ -272,7 +283,7 @@ export const play = (cell: Cell) =>
     const rerun = yield* Effect.forkScoped(run(rerunOptions))
     yield* complete(rerun)
     yield* Fiber.interrupt(rerun)
-    return { rules, error }
+    return { rules, error, logged }
   })
 
 const exitText = (exit: Exit.Exit<unknown, unknown>): string =>
