@@ -20,6 +20,7 @@ import { ItemFromDynamoJson } from "./AttributeValueSchema.ts"
 import type { ChangeEvent, Position } from "./ChangeEvent.ts"
 import * as DynamoJson from "./DynamoJson.ts"
 import { EnvelopeInvalid } from "./Errors.ts"
+import * as ExportLine from "./ExportLine.ts"
 import * as PlainJson from "./PlainJson.ts"
 import { isSequenceNumber } from "./SequenceNumber.ts"
 import { firstIssue } from "./internal/firstIssue.ts"
@@ -50,8 +51,20 @@ const source = (position: Position): Record<string, unknown> =>
       ttl: position.ttl
     }
 
+// Where the item's map starts in a full export's line (`{"Item":{…}}`).
+const ITEM_START = 8
+
 /** The envelope of an event as one line of JSON (without the newline). */
 export const encode = (event: ChangeEvent, format: Format = "dynamodb"): string => {
+  const line = format === "dynamodb" ? ExportLine.itemText(event) : undefined
+  if (line !== undefined) {
+    // The line's item is the item's DynamoDB JSON as `JSON.stringify` writes it (compact, without escapes): as is.
+    return `{"op":${JSON.stringify(event.op)},"key":${
+      event.key === undefined ? "null" : JSON.stringify(DynamoJson.encodeItem(event.key))
+    },"before":null,"after":${line.slice(ITEM_START, -1)},"ts_ms":${JSON.stringify(event.timestampMs)},"source":${
+      JSON.stringify(source(event.position))
+    }}`
+  }
   const item: (item: Item) => unknown = format === "dynamodb" ? DynamoJson.encodeItem : PlainJson.fromItem
   return JSON.stringify({
     op: event.op,
