@@ -324,13 +324,16 @@ let keyNames: ReadonlyArray<string> = []
 let depth = 0
 
 /**
- * The item of a full export's line (`{"Item":{…}}`) when the fast path can read it, else `undefined` (the line may
- * still be valid: decode it the general way).
+ * Reads a full export's line (`{"Item":{…}}`): its item, or with `names` only checks it and makes those attributes
+ * (the key's); `undefined` when the fast path cannot read it.
  */
-export const fullExportItem = (line: string): Item | undefined => {
+const readItem = (line: string, names: ReadonlyArray<string> | undefined): Item | undefined => {
   if (!line.startsWith('{"Item":')) return undefined
   text = line
   at = 8
+  build = names === undefined
+  keyNames = names ?? []
+  depth = 0
   resetSpans()
   try {
     const item = map()
@@ -340,30 +343,21 @@ export const fullExportItem = (line: string): Item | undefined => {
     return undefined
   } finally {
     text = ""
+    build = true
+    keyNames = []
   }
 }
+
+/**
+ * The item of a full export's line (`{"Item":{…}}`) when the fast path can read it, else `undefined` (the line may
+ * still be valid: decode it the general way).
+ */
+export const fullExportItem = (line: string): Item | undefined => readItem(line, undefined)
 
 /**
  * Checks a full export's line as {@link fullExportItem} reads it, without making its values: `undefined` when the fast
  * path cannot read it (the line may still be valid), else the attributes named in `names` (the key's) as a map. A line
  * this accepts is one {@link fullExportItem} reads, to the same item.
  */
-export const checkFullExportItem = (line: string, names: ReadonlyArray<string>): Item | undefined => {
-  if (!line.startsWith('{"Item":')) return undefined
-  text = line
-  at = 8
-  build = false
-  keyNames = names
-  depth = 0
-  resetSpans()
-  try {
-    const key = map()
-    return at === line.length - 1 && line.charCodeAt(at) === 125 ? key : undefined
-  } catch {
-    return undefined
-  } finally {
-    text = ""
-    build = true
-    keyNames = []
-  }
-}
+export const checkFullExportItem = (line: string, names: ReadonlyArray<string>): Item | undefined =>
+  readItem(line, names)

@@ -420,11 +420,7 @@ export const testSink = (name: string, target: () => SinkTarget, features: Contr
           })
           const columns = yield* Effect.promise(() => columnsOf(target(), destination))
           assert.deepStrictEqual(columns, [
-            { name: "pk", type: "text" },
-            { name: "sk", type: "numeric" },
-            { name: "_backstream_version", type: "numeric(40,0)" },
-            { name: "_backstream_updated_at", type: "timestamp with time zone" },
-            { name: "_backstream_other", type: "jsonb" },
+            ...ReplicaModel.fixedColumns(),
             { name: "first", type: "text" },
             { name: "second", type: "numeric" },
             { name: "third", type: "jsonb" }

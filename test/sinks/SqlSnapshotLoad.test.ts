@@ -364,12 +364,7 @@ const suite = (backend: () => Backend) => {
 
         const columns = yield* Effect.promise(() => ReplicaModel.columnsOf({ sql }, replica.table))
         assert.deepStrictEqual(columns, [
-          { name: "pk", type: "text" },
-          { name: "sk", type: "numeric" },
-          { name: "_backstream_version", type: "numeric(40,0)" },
-          { name: "_backstream_updated_at", type: "timestamp with time zone" },
-          ...(deletes === "soft" ? [{ name: "_backstream_deleted", type: "boolean" }] : []),
-          { name: "_backstream_other", type: "jsonb" },
+          ...ReplicaModel.fixedColumns({ softDeletes: deletes === "soft" }),
           { name: "handmade", type: "integer" },
           { name: "a", type: "text" },
           { name: "b", type: "numeric" },

@@ -54,6 +54,16 @@ export const columnsOf = async (target: ReplicaSource, table: string, schema = "
     [schema, table]
   )).map((row) => ({ name: String(row.name), type: String(row.type) }))
 
+/** The columns a replica table of key `pk` (S), `sk` (N) starts with, as {@link columnsOf} lists them. */
+export const fixedColumns = (options: { readonly softDeletes?: boolean } = {}) => [
+  { name: "pk", type: "text" },
+  { name: "sk", type: "numeric" },
+  { name: "_backstream_version", type: "numeric(40,0)" },
+  { name: "_backstream_updated_at", type: "timestamp with time zone" },
+  ...(options.softDeletes === true ? [{ name: "_backstream_deleted", type: "boolean" }] : []),
+  { name: "_backstream_other", type: "jsonb" }
+]
+
 const BOOKKEEPING = new Set(["_backstream_version", "_backstream_updated_at"])
 
 const fromHex = (text: string) => Uint8Array.from(text.slice(2).match(/../g) ?? [], (byte) => parseInt(byte, 16))

@@ -145,6 +145,45 @@ export const columnText = (kind: ColumnKind, value: AttributeValue): string | un
 /** A row's fields, in the order of its {@link Field}s: text (jsonb as JSON text), or `null` for SQL NULL. */
 type Row = Array<string | null>
 
+/** An item as the column of `document` mode: its DynamoDB JSON. Throws naming the item when it holds U+0000. */
+export const documentText = (key: Item, image: Item): string => {
+  const path = nulPathInItem(image)
+  if (path !== undefined) throw nulFailure(key, `the attribute path $${path}`)
+  return DynamoJsonText.ofItem(image)
+}
+
+/**
+ * An item's attributes (but its key's and NULLs) written to `row` as their columns' fields: `fieldOf` gives an
+ * attribute's field (-1 when its column takes no values; `row` grows to it with `null`), `kindAt` a field's kind.
+ * Returns the JSON of `_backstream_other`, the values no column takes, if any. Throws naming the item when it holds
+ * U+0000.
+ */
+export const attributeFields = (
+  key: Item,
+  image: Item,
+  keyNames: ReadonlySet<string>,
+  fieldOf: (name: string, value: AttributeValue) => number,
+  kindAt: (field: number) => ColumnKind,
+  row: Row
+): string | undefined => {
+  let other: string | undefined
+  for (const [name, value] of image) {
+    if (value._tag === "NULL" || keyNames.has(name)) continue
+    const path = nulPath(value)
+    if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
+    const f = fieldOf(name, value)
+    const text = f < 0 ? undefined : columnText(kindAt(f), value)
+    if (text !== undefined) {
+      while (row.length < f) row.push(null)
+      row[f] = text
+    } else {
+      if (name.includes("\0")) throw nulFailure(key, `the name of the attribute ${JSON.stringify(name)}`)
+      other = (other === undefined ? "{" : `${other},`) + JSON.stringify(name) + ":" + DynamoJsonText.ofValue(value)
+    }
+  }
+  return other === undefined ? undefined : `${other}}`
+}
+
 /**
  * The rows travel in one of two ways, with the same fields and the same statements around them: as one JSON
  * parameter (`jsonb_to_recordset`, one round trip: small batches), or by `COPY` into a temporary staging table dropped
@@ -323,34 +362,26 @@ export const plan = (
     return row
   }
 
+  const fieldOf = (name: string): number => {
+    let f = attributeField.get(name)
+    if (f === undefined) {
+      const i = index.get(columnOf(name))!
+      f = columns[i]!.kind === undefined ? -1 : fieldOfColumn[i]!
+      attributeField.set(name, f)
+    }
+    return f
+  }
+  const kindAt = (f: number): ColumnKind => upsertFields[f]!.column!.kind
+
   const upsertRow = (winner: Winner): Row => {
     const row = keyRow(winner, upsertFields.length)
     const image = winner.event.newImage!
     if (layout.mode === "document") {
-      const path = nulPathInItem(image)
-      if (path !== undefined) throw nulFailure(winner.key, `the attribute path $${path}`)
-      row[keyWidth] = DynamoJsonText.ofItem(image)
+      row[keyWidth] = documentText(winner.key, image)
       return row
     }
-    let other: string | undefined
-    for (const [name, value] of image) {
-      if (keyNames.has(name) || value._tag === "NULL") continue
-      const path = nulPath(value)
-      if (path !== undefined) throw nulFailure(winner.key, `the attribute path $.${JSON.stringify(name)}${path}`)
-      let f = attributeField.get(name)
-      if (f === undefined) {
-        const i = index.get(columnOf(name))!
-        f = columns[i]!.kind === undefined ? -1 : fieldOfColumn[i]!
-        attributeField.set(name, f)
-      }
-      const text = f < 0 ? undefined : columnText(upsertFields[f]!.column!.kind, value)
-      if (text !== undefined) row[f] = text
-      else {
-        if (name.includes("\0")) throw nulFailure(winner.key, `the name of the attribute ${JSON.stringify(name)}`)
-        other = (other === undefined ? "{" : `${other},`) + JSON.stringify(name) + ":" + DynamoJsonText.ofValue(value)
-      }
-    }
-    if (other !== undefined) row[upsertFields.length - 1] = `${other}}`
+    const other = attributeFields(winner.key, image, keyNames, fieldOf, kindAt, row)
+    if (other !== undefined) row[upsertFields.length - 1] = other
     return row
   }
 

@@ -216,9 +216,8 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
    * deleted item is a row: nothing to check). Asked once, and again after a delete is written.
    */
   const tombstoneFree = (state: Opened): Effect.Effect<boolean, unknown> => {
-    if (state.layout.deletes === "soft" || state.tombstoneFree !== undefined) {
-      return Effect.succeed(state.layout.deletes === "soft" || state.tombstoneFree === true)
-    }
+    if (state.layout.deletes === "soft") return Effect.succeed(true)
+    if (state.tombstoneFree !== undefined) return Effect.succeed(state.tombstoneFree)
     return Effect.tryPromise({
       try: () =>
         client.query(
@@ -231,19 +230,18 @@ export const make = (config: SqlSinkConfig): Sink["Type"] => {
     }).pipe(Effect.map((rows) => (state.tombstoneFree = rows[0]?.buried !== true)))
   }
 
-  /** The checkpoint's statement, parameters written in (to go in one message with the data). */
-  const saveCheckpointStatement = (state: Opened, checkpoint: string) =>
+  /** The statement that saves the checkpoint, given its three values (the table, the sink table, the checkpoint). */
+  const checkpointUpsert = (state: Opened, [arn, sinkTable, checkpoint]: ReadonlyArray<string>) =>
     `INSERT INTO ${checkpointsOf(state.layout)} AS c (table_arn, sink_table, checkpoint, saved_at)
-VALUES (${literal(state.source.arn)}, ${literal(state.sinkTable)}, ${literal(checkpoint)}::jsonb, now())
+VALUES (${arn}, ${sinkTable}, ${checkpoint}::jsonb, now())
 ON CONFLICT (table_arn, sink_table) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, saved_at = EXCLUDED.saved_at`
 
+  /** The checkpoint's statement, its values written in (to go in one message with the data). */
+  const saveCheckpointStatement = (state: Opened, checkpoint: string) =>
+    checkpointUpsert(state, [state.source.arn, state.sinkTable, checkpoint].map(literal))
+
   const saveCheckpoint = (tx: SqlTransaction, state: Opened, checkpoint: string) =>
-    tx.query(
-      `INSERT INTO ${checkpointsOf(state.layout)} AS c (table_arn, sink_table, checkpoint, saved_at)
-VALUES ($1, $2, $3::jsonb, now())
-ON CONFLICT (table_arn, sink_table) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, saved_at = EXCLUDED.saved_at`,
-      [state.source.arn, state.sinkTable, checkpoint]
-    )
+    tx.query(checkpointUpsert(state, ["$1", "$2", "$3"]), [state.source.arn, state.sinkTable, checkpoint])
 
   const loadCheckpoint = Effect.gen(function* () {
     const state = yield* requireOpen

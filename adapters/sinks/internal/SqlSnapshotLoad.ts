@@ -8,16 +8,16 @@
  * `INSERT … SELECT … ON CONFLICT`: Postgres' work per row is about halved. A row is written in one pass over its
  * item, or over the export line's text when the reader kept it (`ExportLine.itemText`).
  */
+import type { AttributeValue } from "../../../core/AttributeValue.ts"
 import type { ChangeEvent } from "../../../core/ChangeEvent.ts"
 import * as Base64 from "../../../core/Base64.ts"
-import * as DynamoJsonText from "../../../core/DynamoJsonText.ts"
 import * as ExportLine from "../../../core/ExportLine.ts"
 import type { KeySchema } from "../../../core/ItemKey.ts"
 import * as Version from "../../../core/Version.ts"
-import { BatchInvalid, checkKey, columnText, copyField, keyOf, nulFailure, timestamp } from "./SqlBatch.ts"
+import { attributeFields, BatchInvalid, checkKey, copyField, documentText, keyOf, timestamp } from "./SqlBatch.ts"
 import * as SqlIdentifier from "./SqlIdentifier.ts"
 import { type AttributeColumn, DELETED, ITEM, type Layout, OTHER, UPDATED_AT, VERSION } from "./SqlTable.ts"
-import { type ColumnKind, hex, keyText, kindOf, nulPath, nulPathInItem } from "./SqlValue.ts"
+import { type ColumnKind, hex, keyText, kindOf } from "./SqlValue.ts"
 
 export interface Load {
   /** The layout once the batch is committed (with the new attributes' columns). */
@@ -84,6 +84,10 @@ export const plan = (layout: Layout, schema: KeySchema, events: ReadonlyArray<Ch
   const widths: Array<number> = new Array(events.length)
   const parts: Array<string> = []
   const fields: Array<string> = []
+  // The item path's fields (as SqlBatch writes them: `null` for none).
+  const row: Array<string | null> = []
+  const fieldOf = (name: string, value: AttributeValue) => slotOfAttribute.get(name) ?? slotOf(name, kindOf(value)!)
+  const kindAt = (slot: number) => kinds[slot]!
   // The fields after the key's, the same for every row of a timestamp: the version, the time, `f` (not deleted).
   let fixedMs = NaN
   let fixed = ""
@@ -122,31 +126,14 @@ export const plan = (layout: Layout, schema: KeySchema, events: ReadonlyArray<Ch
         width = kinds.length
       }
     } else if (layout.mode === "document") {
-      const image = event.newImage!
-      const path = nulPathInItem(image)
-      if (path !== undefined) throw nulFailure(key, `the attribute path $${path}`)
-      parts.push(copyField(DynamoJsonText.ofItem(image)))
+      parts.push(copyField(documentText(key, event.newImage!)))
     } else {
-      fields.length = kinds.length
-      fields.fill(NULL)
-      let rest: string | undefined
-      const image = event.newImage!
-      for (const [name, value] of image) {
-        if (value._tag === "NULL" || keyNames.has(name)) continue
-        const path = nulPath(value)
-        if (path !== undefined) throw nulFailure(key, `the attribute path $.${JSON.stringify(name)}${path}`)
-        const slot = slotOfAttribute.get(name) ?? slotOf(name, kindOf(value)!)
-        if (slot >= fields.length) fields.push(NULL)
-        const text = slot < 0 ? undefined : columnText(kinds[slot]!, value)
-        if (text !== undefined) fields[slot] = copyField(text)
-        else {
-          if (name.includes("\0")) throw nulFailure(key, `the name of the attribute ${JSON.stringify(name)}`)
-          rest = (rest === undefined ? "{" : `${rest},`) + JSON.stringify(name) + ":" + DynamoJsonText.ofValue(value)
-        }
-      }
-      parts.push(rest === undefined ? NULL : copyField(`${rest}}`))
-      for (let f = 0; f < fields.length; f++) parts.push("\t", fields[f]!)
-      width = fields.length
+      row.length = 0
+      const other = attributeFields(key, event.newImage!, keyNames, fieldOf, kindAt, row)
+      parts.push(other === undefined ? NULL : copyField(other))
+      while (row.length < kinds.length) row.push(null)
+      for (const field of row) parts.push("\t", field === null ? NULL : copyField(field))
+      width = row.length
     }
     rows[e] = parts.join("")
     parts.length = 0
